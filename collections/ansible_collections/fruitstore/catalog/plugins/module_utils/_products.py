@@ -1,0 +1,106 @@
+# Copyright (c) fruitstore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the fruitstore.catalog collection; not a public API.
+#
+# Reading a supplier's product descriptions and pairing them with their images.
+
+from __future__ import annotations
+
+import os
+import re
+
+# The store's model limits (store-api.md): refuse before posting rather than after a 400.
+NAME_MAX = 100
+DESCRIPTION_MAX = 5000
+IMAGE_NAME_MAX = 100
+WEIGHT_MAX = 100000
+
+_WEIGHT = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)\s*lbs?\.?$", re.IGNORECASE)
+
+
+class DescriptionError(Exception):
+    """A description file cannot become a product; the text says why."""
+
+
+def parse_weight(text):
+    """'500 lbs' -> 500. Refuse anything that is not a whole, sane number of pounds."""
+    match = _WEIGHT.match(text)
+    if not match:
+        raise DescriptionError("weight '%s' is not a number of lbs like '500 lbs'" % text)
+    weight = int(match.group(1).replace(",", ""))
+    if not 0 < weight <= WEIGHT_MAX:
+        raise DescriptionError("weight %d lbs is out of range (1 to %d)" % (weight, WEIGHT_MAX))
+    return weight
+
+
+def decode(data):
+    """Bytes of a description -> text: UTF-8 (with or without a BOM), else Latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def parse_description(text):
+    """Three meaningful lines -> {'name', 'weight', 'description'}."""
+    # str.strip() also removes the trailing no-break spaces (U+00A0) suppliers leave; curly quotes are kept.
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if len(lines) < 3:
+        raise DescriptionError("expected three lines (name, weight, description), found %d" % len(lines))
+    name, weight, description = lines[0], lines[1], " ".join(lines[2:])
+    if len(name) > NAME_MAX:
+        raise DescriptionError("name is %d characters long; the store allows %d" % (len(name), NAME_MAX))
+    if len(description) > DESCRIPTION_MAX:
+        raise DescriptionError("description is %d characters long; the store allows %d" % (len(description), DESCRIPTION_MAX))
+    return {"name": name, "weight": parse_weight(weight), "description": description}
+
+
+def stored_name(file_name):
+    """The name Django's storage keeps an uploaded file under (django.utils.text.get_valid_filename)."""
+    cleaned = re.sub(r"(?u)[^-\w.]", "", str(file_name).strip().replace(" ", "_"))
+    return cleaned
+
+
+def read_delivery(descriptions_dir, image_paths):
+    """Pair every description with its converted image (by file stem).
+
+    Returns (products, problems): products sorted by file stem, each with name, weight,
+    description, image_path, image_name and source; problems as {'source', 'error'}.
+    """
+    products, problems = [], []
+    images = dict((os.path.splitext(os.path.basename(path))[0], path) for path in image_paths)
+    descriptions = files_by_stem(descriptions_dir, ".txt")
+    for stem in sorted(set(images) | set(descriptions)):
+        source = descriptions.get(stem) or images[stem]
+        try:
+            if stem not in descriptions:
+                raise DescriptionError("an image without a description (%s.txt is missing)" % stem)
+            if stem not in images:
+                raise DescriptionError("a description without an image (no converted image %s.*)" % stem)
+            with open(descriptions[stem], "rb") as handle:
+                product = parse_description(decode(handle.read()))
+            image_name = stored_name(os.path.basename(images[stem]))
+            if not image_name or len(image_name) > IMAGE_NAME_MAX:
+                raise DescriptionError("image file name '%s' cannot be stored (empty or over %d characters once cleaned)"
+                                       % (os.path.basename(images[stem]), IMAGE_NAME_MAX))
+        except (DescriptionError, OSError) as e:
+            problems.append({"source": source, "error": str(e)})
+            continue
+        product.update(image_path=images[stem], image_name=image_name, source=descriptions[stem])
+        products.append(product)
+    return products, problems
+
+
+def files_by_stem(directory, extension):
+    """{stem: path} of the visible files of directory with that extension (any case)."""
+    found = {}
+    for name in os.listdir(directory):
+        stem, ext = os.path.splitext(name)
+        if ext.lower() == extension and not name.startswith(".") and os.path.isfile(os.path.join(directory, name)):
+            found[stem] = os.path.join(directory, name)
+    return found

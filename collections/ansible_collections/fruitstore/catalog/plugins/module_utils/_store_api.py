@@ -1,0 +1,178 @@
+# Copyright (c) fruitstore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the fruitstore.catalog collection; not a public API.
+#
+# A client for the store's REST API (store-api.md): keep-alive, bounded retries with backoff,
+# and a read-back before any retried POST, because the store has no update, no delete and no
+# uniqueness rule: a POST repeated after a lost answer would be a duplicate forever.
+
+from __future__ import annotations
+
+import hashlib
+import time
+import traceback
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+except ImportError:
+    requests = None
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    REQUESTS_IMPORT_ERROR = None
+
+try:
+    from urllib.parse import quote, urljoin, urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity imports on it
+    pass
+
+
+def store_argument_spec():
+    """The options every module that talks to the store shares (doc fragment fruitstore.catalog._store)."""
+    return dict(
+        store_url=dict(type="str", required=True),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        url_username=dict(type="str"),
+        url_password=dict(type="str", no_log=True),
+        api_token=dict(type="str", no_log=True),
+        timeout=dict(type="float", default=30),
+        retries=dict(type="int", default=3),
+    )
+
+
+class StoreError(Exception):
+    """The store could not be reached or refused a request; the text says which and why."""
+
+
+class StoreUnreachable(StoreError):
+    """No answer (refused, reset, timed out): worth another try."""
+
+
+def normalise_url(url):
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise StoreError("store_url '%s' must be an absolute http:// or https:// URL, for example http://localhost/" % url)
+    return url if url.endswith("/") else url + "/"
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def same_product(stored, wanted):
+    return all(stored.get(key) == wanted[key] for key in ("name", "weight", "description", "image_name"))
+
+
+class StoreClient:
+    """One keep-alive session to the store, shared by a bounded pool of threads."""
+
+    def __init__(self, params, pool_size=4, backoff=0.5):
+        if requests is None:
+            raise StoreError("the Python library requests is required")
+        self.base = normalise_url(params["store_url"])
+        self.timeout = params["timeout"]
+        self.retries = max(0, params["retries"])
+        self.backoff = backoff
+        self.session = requests.Session()
+        # Idempotent reads are retried by urllib3 itself; POSTs only through _post_once below.
+        retry = Retry(total=self.retries, backoff_factor=backoff, status_forcelist=(500, 502, 503, 504),
+                      allowed_methods=frozenset(("GET", "HEAD")), raise_on_status=False)
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.verify = params["ca_path"] or params["validate_certs"]
+        if params["api_token"]:
+            self.session.headers["Authorization"] = "Token %s" % params["api_token"]
+        elif params["url_username"]:
+            self.session.auth = (params["url_username"], params["url_password"] or "")
+        self.posts = 0
+
+    def close(self):
+        self.session.close()
+
+    def _request(self, method, path, **kwargs):
+        url = urljoin(self.base, path)
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.exceptions.SSLError as e:
+            raise StoreError("TLS verification of %s failed (set ca_path to the store's CA, or validate_certs: false "
+                             "to skip the check): %s" % (url, e))
+        except requests.exceptions.RequestException as e:
+            raise StoreUnreachable("%s %s failed: %s" % (method, url, e))
+        return response
+
+    def _check(self, response, expected, what):
+        if response.status_code in expected:
+            return response
+        detail = response.text[:300].strip()
+        if response.status_code in (401, 403):
+            hint = " (check url_username/url_password or api_token)"
+        elif response.status_code == 404:
+            hint = " (is store_url the store's base URL?)"
+        else:
+            hint = ""
+        raise StoreError("%s: %s %s answered %d%s%s" % (what, response.request.method, response.url,
+                                                       response.status_code, hint, ": " + detail if detail else ""))
+
+    def list_products(self):
+        response = self._check(self._request("GET", "fruits/"), (200,), "listing the store's products")
+        try:
+            products = response.json()
+        except ValueError:
+            raise StoreError("GET %s did not answer JSON; is store_url the store's base URL?" % response.url)
+        if not isinstance(products, list):
+            raise StoreError("GET %s answered %s, not a list of products" % (response.url, type(products).__name__))
+        return products
+
+    def media_matches(self, image_name, sha256):
+        """True when the store serves an image by that name with these bytes, False when it serves
+        other bytes, None when it does not serve it (absent, or a store without a media server)."""
+        response = self._request("GET", "media/images/" + quote(image_name))
+        if response.status_code != 200:
+            return None
+        return hashlib.sha256(response.content).hexdigest() == sha256
+
+    def upload_image(self, path, stored_as, sha256):
+        """Upload the file at path; stored_as is the name the store keeps it under."""
+        def attempt():
+            with open(path, "rb") as handle:
+                return self._request("POST", "upload/", files={"file": (stored_as, handle, "image/jpeg")})
+
+        self._post_with_read_back(attempt, lambda: self.media_matches(stored_as, sha256) is True,
+                                  (201,), "uploading image %s" % stored_as)
+
+    def create_product(self, product):
+        payload = {key: product[key] for key in ("name", "weight", "description", "image_name")}
+
+        def already_there():
+            return any(same_product(stored, payload) for stored in self.list_products())
+
+        self._post_with_read_back(lambda: self._request("POST", "fruits/", json=payload), already_there,
+                                  (201,), "creating product '%s'" % product["name"])
+
+    def _post_with_read_back(self, attempt, already_done, expected, what):
+        """POST; on a lost answer or a retryable failure, look before trying again."""
+        for try_number in range(self.retries + 1):
+            if try_number:
+                time.sleep(self.backoff * 2 ** (try_number - 1))
+                if already_done():
+                    return
+            self.posts += 1
+            try:
+                response = attempt()
+            except StoreUnreachable:
+                if try_number == self.retries:
+                    raise
+                continue
+            if response.status_code in (500, 502, 503, 504) and try_number < self.retries:
+                continue
+            self._check(response, expected, what)
+            return

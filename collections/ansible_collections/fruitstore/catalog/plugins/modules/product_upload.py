@@ -1,0 +1,261 @@
+#!/usr/bin/python
+# Copyright (c) fruitstore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: product_upload
+short_description: Upload a supplier's products and their images to the fruit store
+version_added: 1.0.0
+description:
+  - Reads every product description of a supplier delivery (three lines, name, weight such as C(500 lbs), description),
+    pairs it with its converted image, and brings into the store what it does not have yet.
+  - Looks before it posts. One C(GET fruits/) tells what the store has. A product already there with the same name, weight,
+    description and image is left alone. A product whose name is there with other data is reported as a conflict and
+    never posted, because the store has no update and every POST adds a row.
+  - Images are uploaded with C(POST upload/) before their products with C(POST fruits/). A local journal
+    (O(journal)) remembers uploaded images, so an import cut short and run again uploads nothing twice.
+  - A description that cannot be read, or a product the store refuses, is reported with its file and cause. The other
+    products are still uploaded. The module then fails, unless O(fail_on_item_errors=false).
+  - Runs on the control node, where Python has C(requests).
+extends_documentation_fragment:
+  - fruitstore.catalog._store
+  - fruitstore.catalog._attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads the store and reports what would be uploaded; sends no POST.
+  diff_mode:
+    support: full
+    details: Shows the products that would be added to the store.
+  idempotent:
+    support: full
+options:
+  descriptions_dir:
+    description: Directory of the description files, C(<stem>.txt).
+    type: path
+    required: true
+  images:
+    description:
+      - The converted images, C(<stem>.jpeg), as RV(fruitstore.catalog.image_convert#module:images) returns them.
+        An image belongs to the description with the same file stem.
+      - In check mode the files need not exist yet, so a whole import can be previewed.
+      - Exactly one of O(images) and O(images_dir) is required.
+    type: list
+    elements: path
+  images_dir:
+    description: Directory of the converted images; its C(*.jpeg) files are used as O(images).
+    type: path
+  journal:
+    description:
+      - File where uploaded images are recorded, per store. Keep it between runs. The directory is created when missing.
+    type: path
+    default: ~/.local/state/fruitstore/uploads.jsonl
+  workers:
+    description: How many images are uploaded at the same time.
+    type: int
+    default: 4
+  fail_on_item_errors:
+    description:
+      - Fail when any product could not be read or uploaded (after the others were uploaded).
+      - Set to V(false) to get the results, including RV(errors), and decide in a later task.
+    type: bool
+    default: true
+requirements:
+  - requests
+author:
+  - fruitstore contributors
+seealso:
+  - module: fruitstore.catalog.image_convert
+  - module: fruitstore.catalog.report_pdf
+"""
+
+EXAMPLES = r"""
+- name: Upload the delivery to the store
+  fruitstore.catalog.product_upload:
+    store_url: http://localhost/
+    descriptions_dir: ~/supplier-data/descriptions
+    images_dir: ~/supplier-data/images
+  delegate_to: localhost
+  register: upload
+
+- name: Upload what a conversion produced
+  fruitstore.catalog.product_upload:
+    store_url: http://localhost/
+    descriptions_dir: ~/supplier-data/descriptions
+    images: "{{ conversion.images }}"
+  delegate_to: localhost
+
+- name: Upload to a store behind HTTPS with a token kept in a vault
+  fruitstore.catalog.product_upload:
+    store_url: https://store.example.com/
+    api_token: "{{ vault_store_token }}"
+    ca_path: /etc/ssl/certs/store-ca.pem
+    descriptions_dir: /srv/deliveries/acme/descriptions
+    images_dir: /srv/www/images
+    fail_on_item_errors: false
+  delegate_to: localhost
+  register: upload
+"""
+
+RETURN = r"""
+products:
+  description: One entry per product of the delivery, in file order, with what was done.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: Apple, weight: 500, image_name: 001.jpeg, source: /data/descriptions/001.txt, action: create}
+    - {name: Kiwifruit, weight: 250, image_name: 005.jpeg, source: /data/descriptions/005.txt, action: present}
+created:
+  description: Names of the products posted to the store (in check mode, that would be posted).
+  returned: always
+  type: list
+  elements: str
+  sample: [Apple, Avocado]
+present:
+  description: Names of the products the store already had.
+  returned: always
+  type: list
+  elements: str
+conflicts:
+  description: Products whose name the store already has with other data; not posted.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: Apple, source: /data/descriptions/001.txt, error: the store already has 'Apple' as weight 450 lbs ...}]
+errors:
+  description: Descriptions or products that could not be read or uploaded, with the cause.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{source: /data/descriptions/006.txt, error: "weight 'five hundred' is not a number of lbs like '500 lbs'"}]
+in_store:
+  description: Name and weight of every product of the delivery that is in the store now (created or present), for the report.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: Apple, weight: 500}]
+total_weight:
+  description: Sum of the weights in RV(in_store), in lbs.
+  returned: always
+  type: int
+  sample: 2790
+posts:
+  description: Number of POST requests sent to the store.
+  returned: always
+  type: int
+  sample: 20
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
+from ansible_collections.fruitstore.catalog.plugins.module_utils._products import files_by_stem, read_delivery
+from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import (
+    REQUESTS_IMPORT_ERROR,
+    StoreClient,
+    StoreError,
+    store_argument_spec,
+)
+
+_PUBLIC_KEYS = ("name", "weight", "image_name", "source", "action", "error")
+
+
+def _summary(products, problems, client):
+    def public(product):
+        return {key: product[key] for key in _PUBLIC_KEYS if key in product}
+
+    by_action = {}
+    for product in products:
+        by_action.setdefault(product["action"], []).append(product)
+    in_store = [{"name": p["name"], "weight": p["weight"]} for p in products if p["action"] in (sync.CREATE, sync.PRESENT)]
+    errors = problems + [{"source": p["source"], "name": p["name"], "error": p["error"]} for p in by_action.get(sync.FAILED, [])]
+    return dict(
+        products=[public(p) for p in products],
+        created=[p["name"] for p in by_action.get(sync.CREATE, [])],
+        present=[p["name"] for p in by_action.get(sync.PRESENT, [])],
+        conflicts=[{"name": p["name"], "source": p["source"], "error": p["error"]} for p in by_action.get(sync.CONFLICT, [])],
+        errors=errors,
+        in_store=in_store,
+        total_weight=sum(p["weight"] for p in in_store),
+        posts=client.posts,
+    )
+
+
+def _diff(store_products, created):
+    def lines(items):
+        return "".join("%s, %s lbs, %s\n" % (p["name"], p["weight"], p["image_name"]) for p in items)
+
+    before = lines(store_products)
+    return {"before_header": "store products", "after_header": "store products after the import",
+            "before": before, "after": before + lines(created)}
+
+
+def main():
+    argument_spec = store_argument_spec()
+    argument_spec.update(
+        descriptions_dir=dict(type="path", required=True),
+        images=dict(type="list", elements="path"),
+        images_dir=dict(type="path"),
+        journal=dict(type="path", default="~/.local/state/fruitstore/uploads.jsonl"),
+        workers=dict(type="int", default=4),
+        fail_on_item_errors=dict(type="bool", default=True),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_together=[("url_username", "url_password")],
+                           required_one_of=[("images", "images_dir")],
+                           mutually_exclusive=[("images", "images_dir")])
+    if REQUESTS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    params = module.params
+    for option in ("descriptions_dir", "images_dir"):
+        if params[option] is not None and not os.path.isdir(params[option]):
+            module.fail_json(msg="%s %s is not a directory" % (option, params[option]))
+    images = params["images"]
+    if images is None:
+        images = files_by_stem(params["images_dir"], ".jpeg").values()
+
+    products, problems = read_delivery(params["descriptions_dir"], images)
+    workers = max(1, params["workers"])
+    try:
+        client = StoreClient(params, pool_size=workers)
+        journal = sync.UploadJournal(params["journal"], client.base)
+    except StoreError as e:
+        module.fail_json(msg=str(e))
+    except (OSError, ValueError) as e:
+        module.fail_json(msg="Cannot read the upload journal %s: %s" % (params["journal"], e))
+    try:
+        store_products = client.list_products()
+        sync.plan(products, store_products)
+        if not module.check_mode:
+            sync.upload_images(client, journal, products, workers)
+            sync.create_products(client, products)
+    except StoreError as e:
+        module.fail_json(msg="Cannot import into the store: %s" % e)
+    finally:
+        client.close()
+
+    result = _summary(products, problems, client)
+    created = [p for p in products if p["action"] == sync.CREATE]
+    result["changed"] = bool(created) or any(p.get("image_uploaded") for p in products)
+    if module._diff:
+        result["diff"] = _diff(store_products, created)
+    for conflict in result["conflicts"]:
+        module.warn("%s: %s" % (conflict["source"], conflict["error"]))
+    if result["errors"]:
+        message = "%d of %d products could not be imported: %s" % (
+            len(result["errors"]), len(products) + len(problems),
+            "; ".join("%s: %s" % (item["source"], item["error"]) for item in result["errors"]))
+        if params["fail_on_item_errors"]:
+            module.fail_json(msg=message, **result)
+        module.warn(message)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

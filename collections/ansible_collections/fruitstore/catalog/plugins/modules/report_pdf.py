@@ -1,0 +1,168 @@
+#!/usr/bin/python
+# Copyright (c) fruitstore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: report_pdf
+short_description: Render the supplier's PDF report of an import
+version_added: 1.0.0
+description:
+  - Renders a PDF titled C(Processed Update on <date>), then each product's C(name) and C(weight) in lbs, then the total
+    weight, with ReportLab.
+  - The same products and date give the same bytes, so the file is only written, and the task only C(changed), when the
+    report is different.
+extends_documentation_fragment:
+  - fruitstore.catalog._attributes
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    details: Renders the report in memory and tells whether the file would change; writes nothing.
+  diff_mode:
+    support: partial
+    details: Shows the report's text lines before and after, not the PDF bytes.
+  idempotent:
+    support: full
+    details: Not idempotent across days when O(date) is left to default to today.
+options:
+  path:
+    description: Where the PDF is written. The directory must exist.
+    type: path
+    default: /tmp/processed.pdf
+  products:
+    description: The products to list, each with C(name) and C(weight) (lbs), as RV(fruitstore.catalog.product_upload#module:in_store).
+    type: list
+    elements: dict
+    required: true
+  date:
+    description: Date of the report as C(YYYY-MM-DD). Defaults to today on the control node.
+    type: str
+requirements:
+  - reportlab
+author:
+  - fruitstore contributors
+seealso:
+  - module: fruitstore.catalog.product_upload
+  - module: fruitstore.catalog.report_mail
+"""
+
+EXAMPLES = r"""
+- name: Render the report of the products now in the store
+  fruitstore.catalog.report_pdf:
+    path: /tmp/processed.pdf
+    products: "{{ upload.in_store }}"
+  delegate_to: localhost
+
+- name: Render a report for a given day
+  fruitstore.catalog.report_pdf:
+    path: /srv/reports/acme-2026-11-22.pdf
+    date: "2026-11-22"
+    products:
+      - {name: Apple, weight: 500}
+      - {name: Avocado, weight: 200}
+    mode: "0644"
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+path:
+  description: Path of the PDF.
+  returned: always
+  type: path
+  sample: /tmp/processed.pdf
+title:
+  description: Title of the report.
+  returned: always
+  type: str
+  sample: Processed Update on November 22, 2026
+total_weight:
+  description: Sum of the products' weights, in lbs.
+  returned: always
+  type: int
+  sample: 2790
+size:
+  description: Size of the PDF in bytes.
+  returned: always
+  type: int
+  sample: 2388
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _report as report
+
+
+def _validate_products(module, products):
+    valid = []
+    for index, product in enumerate(products):
+        try:
+            valid.append({"name": str(product["name"]), "weight": int(product["weight"])})
+        except (KeyError, TypeError, ValueError):
+            module.fail_json(msg="products[%d] must have a name and an integer weight, not %r" % (index, product))
+    return valid
+
+
+def _text(title, products):
+    return "%s\n" % title + "".join("name: %s, weight: %d lbs\n" % (p["name"], p["weight"]) for p in products)
+
+
+def _current_bytes(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", default="/tmp/processed.pdf"),
+            products=dict(type="list", elements="dict", required=True),
+            date=dict(type="str"),
+        ),
+        supports_check_mode=True,
+        add_file_common_args=True,
+    )
+    if report.REPORTLAB_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("reportlab"), exception=report.REPORTLAB_IMPORT_ERROR)
+    path = module.params["path"]
+    products = _validate_products(module, module.params["products"])
+    try:
+        title = report.TITLE_FORMAT.format(date=report.parse_date(module.params["date"]))
+    except ValueError:
+        module.fail_json(msg="date must be YYYY-MM-DD, not '%s'" % module.params["date"])
+    if not os.path.isdir(os.path.dirname(path) or "."):
+        module.fail_json(msg="Cannot write the report %s: its directory does not exist" % path)
+
+    data = report.render(title, products)
+    before = _current_bytes(path)
+    changed = data != before
+    if changed and not module.check_mode:
+        try:
+            handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".pdf.tmp")
+            with os.fdopen(handle, "wb") as output:
+                output.write(data)
+            module.atomic_move(temporary, path)
+        except OSError as e:
+            module.fail_json(msg="Cannot write the report %s: %s" % (path, e))
+    file_args = module.load_file_common_arguments(module.params, path=path)
+    if not module.check_mode or os.path.exists(path):
+        changed = module.set_fs_attributes_if_different(file_args, changed)
+
+    result = dict(changed=changed, path=path, title=title, size=len(data),
+                  total_weight=sum(p["weight"] for p in products))
+    if module._diff:
+        result["diff"] = {"before": "" if before is None else "(a PDF of %d bytes)\n" % len(before),
+                          "after": _text(title, products), "before_header": path, "after_header": path}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,7 @@
 """The embedded store and mail server: started by the demo and by the tests.
 
-    python tools/services.py start [--dir var/demo]   # store on :8000, SMTP on :8025, in the background
-    python tools/services.py stop  [--dir var/demo]
+    python tools/services.py start [store] [mail] [--dir var/demo]   # store on :8000, SMTP on :8025, detached
+    python tools/services.py stop [--dir var/demo]
 
 The store is the Django app in store/, served by gunicorn; the mail server is aiosmtpd keeping every
 message in a maildir. Both are real servers on 127.0.0.1.
@@ -14,11 +14,13 @@ import email
 import email.policy
 import mailbox
 import os
+import pathlib
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,6 +33,14 @@ def free_port(host="127.0.0.1"):
         return probe.getsockname()[1]
 
 
+def ensure_free(host, port):
+    """Refuse to start a second server on a busy port: its answers would come from the first one."""
+    with socket.socket() as probe:
+        if probe.connect_ex((host, port)) == 0:
+            raise RuntimeError("%s:%d is already in use; stop what listens there first (make stop) or pick another port"
+                               % (host, port))
+
+
 def wait_for(url, seconds=30, process=None):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -39,6 +49,8 @@ def wait_for(url, seconds=30, process=None):
         try:
             urllib.request.urlopen(url, timeout=2).read()
             return
+        except urllib.error.HTTPError:
+            return  # any answer, 401 included, means it is up
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("%s did not answer within %d s" % (url, seconds))
@@ -62,16 +74,20 @@ class Store:
         self.data_dir = os.path.abspath(data_dir)
         self.host = host
         self.port = port or free_port(host)
-        self.url = "http://%s:%d/" % (host, self.port)
+        self.url = "http://%s:%d" % (host, self.port)
+        self.images = pathlib.Path(self.data_dir, "media", "images")
         self.access_log = os.path.join(self.data_dir, "access.log")
-        self.environment = dict(os.environ, FRUITSTORE_STORE_DIR=self.data_dir,
-                                FRUITSTORE_STORE_SERVE_MEDIA="1" if serve_media else "0", **(environment or {}))
+        self.environment = {key: value for key, value in os.environ.items() if not key.startswith("FRUITSTORE_STORE_")}
+        self.environment.update(FRUITSTORE_STORE_DIR=self.data_dir, FRUITSTORE_STORE_SERVE_MEDIA="1" if serve_media else "0")
+        self.environment.update(environment or {})
         self.process = None
 
     def command(self):
         return [os.path.join(BIN, "gunicorn"), "--chdir", os.path.join(REPO, "store"),
                 "fruitstore_store.wsgi:application", "--bind", "%s:%d" % (self.host, self.port),
                 "--worker-class", "gthread", "--workers", "2", "--threads", "4",
+                # gunicorn 27 opens one control socket per user by default; stores side by side must not share it.
+                "--no-control-socket",
                 "--access-logfile", self.access_log, "--error-logfile", os.path.join(self.data_dir, "error.log")]
 
     def migrate(self):
@@ -80,10 +96,11 @@ class Store:
                        env=self.environment, check=True)
 
     def start(self, detach=False):
+        ensure_free(self.host, self.port)
         self.migrate()
         self.process = subprocess.Popen(self.command(), env=self.environment, start_new_session=detach,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self.url + "fruits/", process=self.process)
+        wait_for(self.url + "/fruits/", process=self.process)
         return self
 
     def stop(self):
@@ -121,6 +138,7 @@ class MailServer:
         self.process = None
 
     def start(self, detach=False):
+        ensure_free(self.host, self.port)
         os.makedirs(os.path.dirname(self.maildir), exist_ok=True)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "aiosmtpd", "-n", "-l", "%s:%d" % (self.host, self.port),
@@ -153,16 +171,18 @@ def _pidfile(directory, name):
     return os.path.join(directory, name + ".pid")
 
 
-def start_background(directory, store_port=8000, smtp_port=8025):
-    """Start the store and the mail server detached, for the demo; pid files in directory."""
+def start_background(directory, names=("store", "mail"), store_port=8000, smtp_port=8025):
+    """Start the store and/or the mail server detached, for the demo; pid files in directory."""
     os.makedirs(directory, exist_ok=True)
     stop_background(directory)
-    store = Store(os.path.join(directory, "store"), port=store_port).start(detach=True)
-    mail = MailServer(os.path.join(directory, "mail"), port=smtp_port).start(detach=True)
-    for name, service in (("store", store), ("mail", mail)):
+    services = {"store": lambda: Store(os.path.join(directory, "store"), port=store_port),
+                "mail": lambda: MailServer(os.path.join(directory, "mail"), port=smtp_port)}
+    started = {}
+    for name in names:
+        started[name] = services[name]().start(detach=True)
         with open(_pidfile(directory, name), "w") as handle:
-            handle.write(str(service.process.pid))
-    return store, mail
+            handle.write(str(started[name].process.pid))
+    return started
 
 
 def stop_background(directory):
@@ -181,16 +201,21 @@ def stop_background(directory):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=("start", "stop"))
+    parser.add_argument("services", nargs="*", metavar="store|mail", help="what to start (default: both)")
     parser.add_argument("--dir", default=os.path.join(REPO, "var", "demo"))
     parser.add_argument("--store-port", type=int, default=8000)
     parser.add_argument("--smtp-port", type=int, default=8025)
     args = parser.parse_args()
+    if set(args.services) - {"store", "mail"}:
+        parser.error("services are store and mail, not %s" % " ".join(args.services))
     if args.action == "stop":
         stop_background(args.dir)
         return
-    store, mail = start_background(args.dir, args.store_port, args.smtp_port)
-    print("store: %s (data in %s)" % (store.url, store.data_dir))
-    print("mail:  smtp://%s:%d (messages in %s)" % (mail.host, mail.port, mail.maildir))
+    started = start_background(args.dir, args.services or ("store", "mail"), args.store_port, args.smtp_port)
+    if "store" in started:
+        print("store: %s/ (data in %s)" % (started["store"].url, started["store"].data_dir))
+    if "mail" in started:
+        print("mail:  smtp://%s:%d (messages in %s)" % (started["mail"].host, started["mail"].port, started["mail"].maildir))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ options:
     type: str
   api_token:
     description:
-      - Token sent as C(Authorization: Token <api_token>). Takes precedence over basic authentication. Never logged.
+      - "Token sent as C(Authorization: Token <api_token>). Takes precedence over basic authentication. Never logged."
     type: str
   timeout:
     description:

@@ -251,5 +251,4 @@ def run(jobs, workers, progress=None):
     # fork: the workers inherit this module as loaded from the module's payload.
     context = multiprocessing.get_context("fork")
     with context.Pool(processes=min(workers, len(jobs))) as pool:
-        for result in pool.imap_unordered(convert_one, jobs, chunksize=1):
-            yield result
+        yield from pool.imap_unordered(convert_one, jobs, chunksize=1)

@@ -119,8 +119,8 @@ class StoreClient:
             hint = " (is store_url the store's base URL?)"
         else:
             hint = ""
-        raise StoreError("%s: %s %s answered %d%s%s" % (what, response.request.method, response.url,
-                                                       response.status_code, hint, ": " + detail if detail else ""))
+        raise StoreError("%s: %s %s answered %d%s%s" % (
+            what, response.request.method, response.url, response.status_code, hint, ": " + detail if detail else ""))
 
     def list_products(self):
         response = self._check(self._request("GET", "fruits/"), (200,), "listing the store's products")

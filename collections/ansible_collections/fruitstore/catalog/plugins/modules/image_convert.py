@@ -73,7 +73,7 @@ options:
 requirements:
   - Pillow
 author:
-  - fruitstore contributors
+  - Fruit Store Operations (@fruitstore-ops)
 seealso:
   - module: fruitstore.catalog.product_upload
 """
@@ -100,7 +100,7 @@ images:
   description: Every output JPEG of the delivery (converted now or before), sorted.
   returned: always
   type: list
-  elements: path
+  elements: str
   sample: [/data/images/001.jpeg, /data/images/002.jpeg]
 converted:
   description: Images converted by this run (in check mode, that would be converted).

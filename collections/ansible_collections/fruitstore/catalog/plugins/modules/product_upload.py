@@ -66,7 +66,7 @@ options:
 requirements:
   - requests
 author:
-  - fruitstore contributors
+  - Fruit Store Operations (@fruitstore-ops)
 seealso:
   - module: fruitstore.catalog.image_convert
   - module: fruitstore.catalog.report_pdf

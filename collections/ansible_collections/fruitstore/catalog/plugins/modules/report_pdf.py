@@ -43,7 +43,7 @@ options:
 requirements:
   - reportlab
 author:
-  - fruitstore contributors
+  - Fruit Store Operations (@fruitstore-ops)
 seealso:
   - module: fruitstore.catalog.product_upload
   - module: fruitstore.catalog.report_mail
@@ -71,7 +71,7 @@ RETURN = r"""
 path:
   description: Path of the PDF.
   returned: always
-  type: path
+  type: str
   sample: /tmp/processed.pdf
 title:
   description: Title of the report.

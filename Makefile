@@ -1,0 +1,14 @@
+# The two commands of the README, and their parts.
+.PHONY: demo test bootstrap lint stop
+
+demo: ## set up, generate the sample delivery, start the embedded store and mail server, run the import
+	scripts/demo
+
+test: ## the whole test suite (CI runs this)
+	scripts/test
+
+bootstrap:
+	scripts/bootstrap
+
+stop: ## stop the demo's store and mail server
+	.venv/bin/python tools/services.py stop

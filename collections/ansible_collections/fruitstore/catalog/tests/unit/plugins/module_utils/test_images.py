@@ -1,0 +1,142 @@
+# Copyright (c) fruitstore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+Image = pytest.importorskip("PIL.Image")
+
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images  # noqa: E402
+
+SIZE = (60, 40)
+
+
+def render(path, background=(255, 255, 255), max_pixels=10 ** 8):
+    return Image.open(io.BytesIO(images.render_jpeg(str(path), SIZE, 90, background, max_pixels)))
+
+
+def save(tmp_path, image, name, **options):
+    path = tmp_path / name
+    image.save(path, **options)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "RGB", "L", "LA", "P", "CMYK", "I;16", "1"])
+def test_every_mode_becomes_rgb_of_the_size(tmp_path, mode):
+    source = Image.new("RGB", (300, 200), (200, 40, 40)).convert(mode)
+    result = render(save(tmp_path, source, "a.tiff"))
+    assert (result.format, result.size, result.mode) == ("JPEG", SIZE, "RGB")
+
+
+@pytest.mark.parametrize("compression", [None, "tiff_lzw", "tiff_adobe_deflate"])
+def test_fast_and_general_paths_give_the_same_picture(tmp_path, compression):
+    source = Image.new("RGBA", (300, 200), (10, 120, 200, 255))
+    options = {"compression": compression} if compression else {}
+    pixel = render(save(tmp_path, source, "a.tiff", **options)).getpixel((30, 20))
+    assert all(abs(a - b) <= 3 for a, b in zip(pixel, (10, 120, 200)))
+
+
+def test_transparency_is_composited_onto_the_background(tmp_path):
+    source = Image.new("RGBA", (300, 200), (255, 0, 0, 0))
+    assert render(save(tmp_path, source, "a.tiff"), background=(0, 0, 255)).getpixel((30, 20))[2] > 240
+    half = Image.new("RGBA", (300, 200), (0, 0, 0, 128))
+    assert 120 <= render(save(tmp_path, half, "b.png")).getpixel((30, 20))[0] <= 135
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    source = Image.new("RGB", (200, 300), (0, 200, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees: displayed as 300x200
+    result = render(save(tmp_path, source, "a.jpg", exif=exif))
+    assert result.size == SIZE
+
+
+def test_multi_page_tiff_uses_the_first_page(tmp_path):
+    first, second = Image.new("RGB", (300, 200), (250, 0, 0)), Image.new("RGB", (300, 200), (0, 0, 250))
+    path = tmp_path / "pages.tiff"
+    first.save(path, save_all=True, append_images=[second])
+    assert render(path).getpixel((30, 20))[0] > 200
+
+
+@pytest.mark.parametrize("content, cause", [
+    (b"", "cannot decode|not an image"),
+    (b"this is a README, not a picture", "not an image"),
+])
+def test_files_that_are_not_images_are_refused(tmp_path, content, cause):
+    path = tmp_path / "fake.tiff"
+    path.write_bytes(content)
+    with pytest.raises(images.ConversionError, match=cause):
+        render(path)
+
+
+def test_truncated_tiff_is_refused(tmp_path):
+    path = save(tmp_path, Image.new("RGB", (300, 200), (1, 2, 3)), "a.tiff", compression="tiff_lzw")
+    path.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(images.ConversionError):
+        render(path)
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    path = save(tmp_path, Image.new("L", (300, 200)), "a.tiff")
+    with pytest.raises(images.ConversionError, match="too many pixels"):
+        render(path, max_pixels=1000)
+
+
+def test_plan_skips_non_images_and_our_own_outputs(tmp_path):
+    for name in ("001.tiff", "002.png", "README", "LICENSE"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "001.jpeg").write_bytes(b"x")
+    manifest = images.Manifest(str(tmp_path / "m.json"), {"s": 1})
+    to_convert, current, not_images, failed = images.plan(str(tmp_path), str(tmp_path), ".jpeg", manifest)
+    assert [name for name, _src, _out in to_convert] == ["001.tiff", "002.png"]
+    assert sorted(os.path.basename(item["source"]) for item in not_images) == ["LICENSE", "README"]
+    assert current == [] and failed == []
+
+
+def test_plan_refuses_clashing_stems_and_escaping_links(tmp_path):
+    (tmp_path / "003.tiff").write_bytes(b"x")
+    (tmp_path / "003.png").write_bytes(b"x")
+    outside = tmp_path.parent / "outside.tiff"
+    outside.write_bytes(b"x")
+    (tmp_path / "004.tiff").symlink_to(outside)
+    manifest = images.Manifest(str(tmp_path / "m.json"), {})
+    to_convert, _current, _not_images, failed = images.plan(str(tmp_path), str(tmp_path), ".jpeg", manifest)
+    assert to_convert == []
+    errors = {os.path.basename(item["source"]): item["error"] for item in failed}
+    assert "several sources" in errors["003.tiff"] and "several sources" in errors["003.png"]
+    assert "outside" in errors["004.tiff"]
+
+
+def test_manifest_marks_converted_images_current_until_source_or_settings_change(tmp_path):
+    source = save(tmp_path, Image.new("RGB", (300, 200)), "001.tiff")
+    output = str(tmp_path / "001.jpeg")
+    settings = {"size": list(SIZE), "quality": 90, "background": [255, 255, 255], "max_pixels": 10 ** 8}
+    result = images.convert_one((str(source), output, None, settings))
+    assert result["rewritten"]
+    manifest = images.Manifest(str(tmp_path / "m.json"), settings)
+    manifest.record("001.tiff", result)
+    manifest.save()
+    assert images.Manifest(str(tmp_path / "m.json"), settings).is_current("001.tiff", str(source), output)
+    assert not images.Manifest(str(tmp_path / "m.json"), dict(settings, quality=80)).is_current("001.tiff", str(source), output)
+    os.utime(source, ns=(1, 1))
+    touched = images.Manifest(str(tmp_path / "m.json"), settings)
+    assert not touched.is_current("001.tiff", str(source), output)
+    again = images.convert_one((str(source), output, touched.previous_sha256("001.tiff"), settings))
+    assert not again["rewritten"]  # same picture: the output is left alone
+
+
+def test_run_in_parallel_returns_every_result(tmp_path):
+    settings = {"size": list(SIZE), "quality": 90, "background": [255, 255, 255], "max_pixels": 10 ** 8}
+    jobs = []
+    for number in range(4):
+        source = save(tmp_path, Image.new("RGB", (300, 200), (number * 50, 0, 0)), "%d.tiff" % number)
+        jobs.append((str(source), str(tmp_path / ("%d.jpeg" % number)), None, settings))
+    jobs.append((str(tmp_path / "missing.tiff"), str(tmp_path / "missing.jpeg"), None, settings))
+    results = list(images.run(jobs, workers=2))
+    assert sorted(r["source"] for r in results) == sorted(job[0] for job in jobs)
+    assert [r for r in results if "error" in r][0]["source"].endswith("missing.tiff")

@@ -12,3 +12,8 @@ bootstrap:
 
 stop: ## stop the demo's store and mail server
 	.venv/bin/python tools/services.py stop
+
+.PHONY: bench
+bench: ## the speed benchmark, the import beside the textbook pipeline (15-30 min; BENCH_ARGS=--quick: 10 products)
+	scripts/bootstrap
+	.venv/bin/python benchmarks/bench_import.py $(BENCH_ARGS)

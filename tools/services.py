@@ -17,6 +17,7 @@ import os
 import pathlib
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -43,11 +44,12 @@ def ensure_free(host, port):
 
 def wait_for(url, seconds=30, process=None):
     deadline = time.monotonic() + seconds
+    unverified = ssl._create_unverified_context()  # only asks whether it is up, of our own test server
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError("%s exited with %s before answering" % (process.args[0], process.returncode))
         try:
-            urllib.request.urlopen(url, timeout=2).read()
+            urllib.request.urlopen(url, timeout=2, context=unverified).read()
             return
         except urllib.error.HTTPError:
             return  # any answer, 401 included, means it is up
@@ -70,11 +72,12 @@ def wait_for_port(host, port, seconds=15):
 class Store:
     """The Django store under gunicorn, with its own SQLite database, media and access log."""
 
-    def __init__(self, data_dir, host="127.0.0.1", port=None, serve_media=True, environment=None):
+    def __init__(self, data_dir, host="127.0.0.1", port=None, serve_media=True, environment=None, certificate=None):
         self.data_dir = os.path.abspath(data_dir)
         self.host = host
         self.port = port or free_port(host)
-        self.url = "http://%s:%d" % (host, self.port)
+        self.certificate = certificate  # (certfile, keyfile): serve HTTPS
+        self.url = "%s://%s:%d" % ("https" if certificate else "http", host, self.port)
         self.images = pathlib.Path(self.data_dir, "media", "images")
         self.access_log = os.path.join(self.data_dir, "access.log")
         self.environment = {key: value for key, value in os.environ.items() if not key.startswith("FRUITSTORE_STORE_")}
@@ -88,7 +91,8 @@ class Store:
                 "--worker-class", "gthread", "--workers", "2", "--threads", "4",
                 # gunicorn 27 opens one control socket per user by default; stores side by side must not share it.
                 "--no-control-socket",
-                "--access-logfile", self.access_log, "--error-logfile", os.path.join(self.data_dir, "error.log")]
+                "--access-logfile", self.access_log, "--error-logfile", os.path.join(self.data_dir, "error.log")] + (
+                    ["--certfile", self.certificate[0], "--keyfile", self.certificate[1]] if self.certificate else [])
 
     def migrate(self):
         os.makedirs(self.data_dir, exist_ok=True)

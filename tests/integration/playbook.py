@@ -42,8 +42,10 @@ def import_command(delivery, store, mail, *options, **variables):
 
 
 def start_import(delivery, store, mail, *options, **variables):
+    # A session of its own, so that a test can kill the playbook with all its module processes.
     process = subprocess.Popen(import_command(delivery, store, mail, *options, **variables), cwd=str(REPO),
-                               env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
     return RunningPlaybook(process)
 
 

@@ -71,10 +71,9 @@ def plan(products, store_products):
         elif same_name:
             stored = same_name[0]
             product["action"] = CONFLICT
-            product["error"] = ("the store already has '%s' as weight %s lbs, image %s; this delivery says %s lbs, "
-                                "image %s; the store cannot update a product, so it was not posted"
-                                % (product["name"], stored.get("weight"), stored.get("image_name"),
-                                   product["weight"], product["image_name"]))
+            product["error"] = ("the store cannot update '%s' (it has %s lbs, %s; the delivery says %s lbs, %s): "
+                                "not posted" % (product["name"], stored.get("weight"), stored.get("image_name"),
+                                                product["weight"], product["image_name"]))
         elif product["image_name"] in referenced_images:
             product["action"] = CONFLICT
             product["error"] = ("the image name %s is already used by another product in the store; rename the image"

@@ -52,6 +52,12 @@ class StoreUnreachable(StoreError):
     """No answer (refused, reset, timed out): worth another try."""
 
 
+def _root_cause(error):
+    """'Failed to establish a new connection: [Errno 111] Connection refused' out of urllib3's wrappers."""
+    reason = getattr(error.args[0], "reason", error.args[0]) if error.args else error
+    return str(reason).split("): ", 1)[-1]
+
+
 def normalise_url(url):
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -88,7 +94,7 @@ class StoreClient:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.verify = params["ca_path"] or params["validate_certs"]
+        self.verify = params["ca_path"] or params["validate_certs"]
         if params["api_token"]:
             self.session.headers["Authorization"] = "Token %s" % params["api_token"]
         elif params["url_username"]:
@@ -101,18 +107,21 @@ class StoreClient:
     def _request(self, method, path, **kwargs):
         url = urljoin(self.base, path)
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            # verify per request: a session-wide setting loses to REQUESTS_CA_BUNDLE from the environment.
+            response = self.session.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
         except requests.exceptions.SSLError as e:
             raise StoreError("TLS verification of %s failed (set ca_path to the store's CA, or validate_certs: false "
                              "to skip the check): %s" % (url, e))
+        except requests.exceptions.Timeout:
+            raise StoreUnreachable("%s %s: no answer within %s s (timeout)" % (method, url, self.timeout))
         except requests.exceptions.RequestException as e:
-            raise StoreUnreachable("%s %s failed: %s" % (method, url, e))
+            raise StoreUnreachable("%s %s failed: %s" % (method, url, _root_cause(e)))
         return response
 
     def _check(self, response, expected, what):
         if response.status_code in expected:
             return response
-        detail = response.text[:300].strip()
+        detail = "" if "html" in response.headers.get("Content-Type", "") else response.text[:300].strip()
         if response.status_code in (401, 403):
             hint = " (check url_username/url_password or api_token)"
         elif response.status_code == 404:

@@ -219,12 +219,9 @@ def main():
         result["diff"] = {"before": "".join(item["output"] + "\n" for item in current),
                           "after": "".join(path + "\n" for path in outputs),
                           "before_header": "%s (up to date)" % dest, "after_header": "%s (after conversion)" % dest}
-    if errors:
-        message = "%d images could not be converted: %s" % (
-            len(errors), "; ".join("%s: %s" % (item["source"], item["error"]) for item in errors))
-        if params["fail_on_item_errors"]:
-            module.fail_json(msg=message, **result)
-        module.warn(message)
+    if errors and params["fail_on_item_errors"]:
+        module.fail_json(msg="%d images could not be converted: %s" % (
+            len(errors), "; ".join("%s: %s" % (item["source"], item["error"]) for item in errors)), **result)
     module.exit_json(**result)
 
 

@@ -247,13 +247,10 @@ def main():
         result["diff"] = _diff(store_products, created)
     for conflict in result["conflicts"]:
         module.warn("%s: %s" % (conflict["source"], conflict["error"]))
-    if result["errors"]:
-        message = "%d of %d products could not be imported: %s" % (
+    if result["errors"] and params["fail_on_item_errors"]:
+        module.fail_json(msg="%d of %d products could not be imported: %s" % (
             len(result["errors"]), len(products) + len(problems),
-            "; ".join("%s: %s" % (item["source"], item["error"]) for item in result["errors"]))
-        if params["fail_on_item_errors"]:
-            module.fail_json(msg=message, **result)
-        module.warn(message)
+            "; ".join("%s: %s" % (item["source"], item["error"]) for item in result["errors"])), **result)
     module.exit_json(**result)
 
 

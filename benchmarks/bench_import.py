@@ -1,0 +1,631 @@
+#!/usr/bin/env python3
+"""The supplier import beside the textbook pipeline, on this machine (make bench).
+
+    python benchmarks/bench_import.py [--quick] [--sections conversion,import,rerun,memory] [--sizes 10,200,2000]
+                                      [--work var/bench] [--out benchmarks/results/latest.json]
+
+One run measures, side by side, with every ratio taken within the run:
+  conversion  the textbook loop (benchmarks/textbook.py convert) vs the image_convert module run alone
+              (`ansible localhost -m fruitstore.catalog.image_convert`, start-up included), beside the decode
+              floor (every image decoded and nothing else, on all cores) and the PSNR of both outputs;
+  import      the whole import against a real store and SMTP server (tools/services.py), textbook sequence
+              vs `ansible-playbook playbooks/import_supplier.yml`;
+  rerun       the playbook again on the largest delivery: with nothing new, then with one product more;
+  memory      peak memory of the conversion (RSS summed over the module's process tree), 200 vs 2,000 images.
+
+Each timed run gets a fresh delivery (images hard-linked from a pool of distinct images, see deliveries.py) and,
+for imports, a fresh store and mail server. The images are read once before every timed run, so both sides start
+with a warm page cache. CPU used by other processes during a run is recorded ("foreign CPU", as a share of all
+cores); a run disturbed by more than 10% is repeated (up to twice, if it took under two minutes) and the least
+disturbed attempt is kept. Results: the table on stdout (Markdown) and JSON in --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+from PIL import Image, features
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(REPO))
+
+import deliveries  # noqa: E402  (benchmarks/ is on sys.path as the script's directory)
+import quality  # noqa: E402
+from tools import services  # noqa: E402
+
+CORES = os.cpu_count() or 1
+DISTURBED = 0.10  # foreign CPU share above which a run is repeated
+RETRY_UNDER = 120  # seconds: longer runs are not repeated
+MAX_ATTEMPTS = 3
+TIMEOUT = 3600  # seconds, any single command
+PSNR_IMAGES = 10
+RETRY = True  # --quick: measure once
+
+
+def environment():
+    bin_dir = os.path.dirname(sys.executable)
+    return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""),
+                ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+
+
+# --- measuring ---------------------------------------------------------------------------------------------------
+
+def _busy_cpu():
+    times = psutil.cpu_times()
+    return sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq", "steal"))
+
+
+def _own_cpu():
+    """CPU seconds of this process and of its children that have been waited for (and theirs)."""
+    return sum(getattr(resource.getrusage(who), field)
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for field in ("ru_utime", "ru_stime"))
+
+
+def _tree(process):
+    try:
+        return [process] + process.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _tree_cpu(pids):
+    """CPU seconds of running processes (the store, the mail server) and their children."""
+    total = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+        except psutil.Error:
+            continue
+        for process in _tree(root):
+            try:
+                times = process.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass
+    return total
+
+
+class MemoryPoll(threading.Thread):
+    """Polls the RSS of a process tree every 20 ms: the peak of the sum, over the whole tree and over the
+    processes whose command line contains `marker` (the module and its workers)."""
+
+    def __init__(self, pid, marker):
+        super().__init__(daemon=True)
+        self.pid, self.marker = pid, marker
+        self.peak_tree = self.peak_marked = 0
+        self.stopped = threading.Event()
+        self.marked = {}
+
+    def run(self):
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self.stopped.is_set():
+            tree = marked = 0
+            for process in _tree(root):
+                try:
+                    rss = process.memory_info().rss
+                    if process.pid not in self.marked:
+                        self.marked[process.pid] = self.marker in " ".join(process.cmdline())
+                except psutil.Error:
+                    continue
+                tree += rss
+                marked += rss if self.marked[process.pid] else 0
+            self.peak_tree = max(self.peak_tree, tree)
+            self.peak_marked = max(self.peak_marked, marked)
+            self.stopped.wait(0.02)
+
+
+class Meter:
+    """Wall time of a block and the CPU other processes used meanwhile (share of all cores)."""
+
+    def __init__(self, service_pids=()):
+        self.service_pids = service_pids
+
+    def __enter__(self):
+        self.busy, self.own, self.services = _busy_cpu(), _own_cpu(), _tree_cpu(self.service_pids)
+        self.load = os.getloadavg()[0]
+        self.start = time.perf_counter()
+        return self
+
+    def stop(self):
+        self.seconds = time.perf_counter() - self.start
+        self.busy = _busy_cpu() - self.busy
+        self.services = _tree_cpu(self.service_pids) - self.services
+
+    def __exit__(self, *exc):
+        if not hasattr(self, "seconds"):
+            self.stop()
+
+    def result(self):
+        """Call after the measured processes were waited for (their CPU counts as ours only then)."""
+        own = _own_cpu() - self.own + self.services
+        foreign = max(0.0, self.busy - own) / (self.seconds * CORES)
+        return {"seconds": round(self.seconds, 3), "foreign_cpu": round(foreign, 3), "load_before": round(self.load, 2)}
+
+
+def run_command(command, service_pids=(), memory_marker=None):
+    """Run command (output captured); return its measurement, output and return code."""
+    with Meter(service_pids) as meter:
+        process = subprocess.Popen([str(part) for part in command], cwd=str(REPO), env=environment(),
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        poll = MemoryPoll(process.pid, memory_marker) if memory_marker else None
+        if poll:
+            poll.start()
+        try:
+            output = process.communicate(timeout=TIMEOUT)[0]
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output = process.communicate()[0]
+        meter.stop()
+        if poll:
+            poll.stopped.set()
+            poll.join()
+    result = meter.result()
+    result["returncode"] = process.returncode
+    if poll:
+        result["peak_rss_mb"] = round(poll.peak_marked / 2 ** 20, 1)
+        result["peak_rss_tree_mb"] = round(poll.peak_tree / 2 ** 20, 1)
+    return result, output
+
+
+def least_disturbed(attempt, what):
+    """Run attempt() (-> a result dict with seconds and foreign_cpu) until it is undisturbed, within bounds."""
+    results = []
+    for _ in range(MAX_ATTEMPTS if RETRY else 1):
+        result = attempt()
+        results.append(result)
+        if result["foreign_cpu"] <= DISTURBED or result["seconds"] >= RETRY_UNDER:
+            break
+        print("  %s: %.0f%% of the CPU went to other processes; measuring again" % (what, 100 * result["foreign_cpu"]),
+              flush=True)
+    best = min(results, key=lambda result: result["foreign_cpu"])
+    best["attempts"] = len(results)
+    return best
+
+
+def check(condition, message, output=""):
+    if not condition:
+        raise SystemExit("benchmark run failed: %s\n%s" % (message, output[-3000:]))
+
+
+# --- the sides ---------------------------------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, work, quick):
+        self.work = Path(work).resolve()
+        self.runs = self.work / "runs"
+        self.quick = quick
+        self.pool_size = 10 if quick else deliveries.POOL_SIZE
+        self.counter = 0
+
+    def fresh(self, label):
+        self.counter += 1
+        path = self.runs / ("%03d-%s" % (self.counter, label))
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return path
+
+    def delivery(self, label, compression, count):
+        run = self.fresh(label)
+        return deliveries.make_delivery(run / "supplier-data", self.work, compression, count, pool_size=self.pool_size)
+
+    def done(self, delivery):
+        shutil.rmtree(Path(delivery).parent, ignore_errors=True)
+
+    # conversion
+
+    def textbook_convert(self, compression, count, keep=False):
+        def attempt():
+            delivery = self.delivery("convert-textbook-%s-%d" % (compression, count), compression, count)
+            deliveries.warm(deliveries.delivery_images(delivery))
+            result, output = run_command([sys.executable, BENCH / "textbook.py", "convert", delivery / "images"])
+            check(result["returncode"] == 0, "the textbook conversion failed", output)
+            check(len(list((delivery / "images").glob("*.jpeg"))) == count, "the textbook did not write every JPEG")
+            result["delivery"] = str(delivery)
+            if not keep:
+                self.done(delivery)
+            return result
+        return least_disturbed(attempt, "textbook conversion of %d" % count)
+
+    def module_convert(self, compression, count, keep=False, memory=False):
+        def attempt():
+            delivery = self.delivery("convert-module-%s-%d" % (compression, count), compression, count)
+            (delivery / ".fruitstore").mkdir()
+            deliveries.warm(deliveries.delivery_images(delivery))
+            arguments = {"src": str(delivery / "images"), "manifest": str(delivery / ".fruitstore" / "images.json")}
+            result, output = run_command(["ansible", "localhost", "-m", "fruitstore.catalog.image_convert",
+                                          "-a", json.dumps(arguments)],
+                                         memory_marker="AnsiballZ_image_convert" if memory else None)
+            check(result["returncode"] == 0, "the image_convert module failed", output)
+            answer = json.loads(output[output.index("=> ") + 3:])
+            check(len(answer["converted"]) == count and not answer["errors"], "the module did not convert every image",
+                  output)
+            result["delivery"] = str(delivery)
+            if not keep:
+                self.done(delivery)
+            return result
+        return least_disturbed(attempt, "module conversion of %d" % count)
+
+    def decode_floor(self, compression, count):
+        def attempt():
+            delivery = self.delivery("decode-%s-%d" % (compression, count), compression, count)
+            paths = deliveries.delivery_images(delivery)
+            deliveries.warm(paths)
+            with multiprocessing.get_context("fork").Pool(CORES) as pool:
+                pool.map(_nothing, range(CORES))  # the workers are up before the clock starts
+                with Meter() as meter:
+                    pool.map(_decode, paths, chunksize=1)
+                    meter.stop()
+                pool.close()
+                pool.join()
+            self.done(delivery)
+            return meter.result()
+        return least_disturbed(attempt, "decode floor of %d" % count)
+
+    # the whole import
+
+    def import_command(self, side, delivery, store, mail):
+        report = delivery.parent / "processed.pdf"
+        if side == "textbook":
+            return [sys.executable, BENCH / "textbook.py", "import", delivery, "--store", store.url,
+                    "--smtp-host", mail.host, "--smtp-port", mail.port, "--report", report,
+                    "--recipient", "supplier@example.com"]
+        settings = dict(supplier_dir=str(delivery), store_url=store.url + "/", smtp_host=mail.host,
+                        smtp_port=mail.port, report_path=str(report), report_recipient="supplier@example.com")
+        return ["ansible-playbook", REPO / "playbooks" / "import_supplier.yml", "-e", json.dumps(settings)]
+
+    def timed_import(self, side, delivery, store, mail):
+        posts, mails = len(store.requests("POST")), len(mail.messages())
+        deliveries.warm(deliveries.delivery_images(delivery))
+        result, output = run_command(self.import_command(side, delivery, store, mail),
+                                     service_pids=(store.process.pid, mail.process.pid))
+        check(result["returncode"] == 0, "the %s import failed" % side, output)
+        result["posts"] = len(store.requests("POST")) - posts
+        result["mails"] = len(mail.messages()) - mails
+        with urllib.request.urlopen(store.url + "/fruits/", timeout=60) as response:
+            result["store_products"] = len(json.load(response))
+        return result
+
+    def with_services(self, run):
+        store = services.Store(run / "store")
+        mail = services.MailServer(run / "mail" / "maildir")
+        store.start()
+        try:
+            mail.start()
+        except BaseException:
+            store.stop()
+            raise
+        return store, mail
+
+    def whole_import(self, side, count):
+        def attempt():
+            delivery = self.delivery("import-%s-%d" % (side, count), "none", count)
+            store, mail = self.with_services(delivery.parent)
+            try:
+                result = self.timed_import(side, delivery, store, mail)
+            finally:
+                mail.stop()
+                store.stop()
+            check(result["store_products"] == count and result["mails"] == 1,
+                  "the %s import of %d left %d products and %d mails" % (side, count, result["store_products"],
+                                                                         result["mails"]))
+            self.done(delivery)
+            return result
+        return least_disturbed(attempt, "%s import of %d" % (side, count))
+
+    def reruns(self, count):
+        """First import of count products, the re-run with nothing new, the re-run with one product more."""
+        delivery = self.delivery("rerun-%d" % count, "none", count)
+        store, mail = self.with_services(delivery.parent)
+        try:
+            first = self.timed_import("playbook", delivery, store, mail)
+            check(first["store_products"] == count, "the first import left %d products" % first["store_products"])
+            again = least_disturbed(lambda: self.timed_import("playbook", delivery, store, mail),
+                                    "re-run with nothing new")
+            check(again["store_products"] == count, "the re-run changed the store")
+            added = [count]
+
+            def one_more():
+                deliveries.add_product(delivery, self.work, "none", added[0], pool_size=self.pool_size)
+                added[0] += 1
+                return self.timed_import("playbook", delivery, store, mail)
+
+            plus_one = least_disturbed(one_more, "re-run with one new product")
+            check(plus_one["store_products"] == added[0], "the re-run with a new product left %d products"
+                  % plus_one["store_products"])
+        finally:
+            mail.stop()
+            store.stop()
+        self.done(delivery)
+        return {"count": count, "first": first, "nothing_new": again, "one_new": plus_one}
+
+
+def _nothing(_):
+    return None
+
+
+def _decode(path):
+    with Image.open(path) as image:
+        image.load()
+
+
+# --- the run -----------------------------------------------------------------------------------------------------
+
+def machine():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"cpu": model, "cores": CORES, "memory_gb": round(psutil.virtual_memory().total / 2 ** 30, 1),
+            "kernel": platform.release(), "python": platform.python_version(),
+            "pillow": Image.__version__, "libjpeg_turbo": bool(features.check_feature("libjpeg_turbo")),
+            "ansible_core": _ansible_version(), "load_at_start": [round(v, 2) for v in os.getloadavg()]}
+
+
+def _ansible_version():
+    try:
+        from ansible.release import __version__
+        return __version__
+    except ImportError:
+        return None
+
+
+def run_conversion(bench, sizes, results):
+    for compression in ("none", "tiff_lzw"):
+        for count in sizes:
+            print("conversion: %s, %d images" % (deliveries.COMPRESSIONS[compression], count), flush=True)
+            keep = count == sizes[0]  # the smallest delivery's outputs are scored for PSNR
+            textbook = bench.textbook_convert(compression, count, keep=keep)
+            module = bench.module_convert(compression, count, keep=keep)
+            floor = bench.decode_floor(compression, count)
+            row = {"compression": compression, "count": count, "textbook": textbook, "module": module,
+                   "decode_floor": floor, "speedup": round(textbook["seconds"] / module["seconds"], 2),
+                   "module_vs_floor": round(module["seconds"] / floor["seconds"], 2)}
+            for side in (textbook, module, floor):
+                side["images_per_second"] = round(count / side["seconds"], 2)
+            if keep:
+                row.update(score(textbook.pop("delivery"), module.pop("delivery")))
+            results["conversion"].append(row)
+            save(results)
+
+
+def score(textbook_delivery, module_delivery):
+    """Mean PSNR (dB) of both sides' JPEGs of the first PSNR_IMAGES images against the float reference."""
+    textbook_delivery, module_delivery = Path(textbook_delivery), Path(module_delivery)
+    sources = deliveries.delivery_images(textbook_delivery)[:PSNR_IMAGES]
+    totals = {"textbook": 0.0, "module": 0.0}
+    for source in sources:
+        reference = quality.reference(source)
+        stem = Path(source).stem
+        totals["textbook"] += quality.psnr(reference, str(textbook_delivery / "images" / (stem + ".jpeg")))
+        totals["module"] += quality.psnr(reference, str(module_delivery / "images" / (stem + ".jpeg")))
+    shutil.rmtree(textbook_delivery.parent, ignore_errors=True)
+    shutil.rmtree(module_delivery.parent, ignore_errors=True)
+    return {"psnr_images": len(sources), "textbook_psnr_db": round(totals["textbook"] / len(sources), 2),
+            "module_psnr_db": round(totals["module"] / len(sources), 2)}
+
+
+def run_import(bench, sizes, results):
+    for count in sizes:
+        print("whole import: %d products" % count, flush=True)
+        textbook = bench.whole_import("textbook", count)
+        playbook = bench.whole_import("playbook", count)
+        results["import"].append({"count": count, "textbook": textbook, "playbook": playbook,
+                                  "speedup": round(textbook["seconds"] / playbook["seconds"], 2)})
+        save(results)
+
+
+def run_rerun(bench, count, results):
+    print("re-runs: %d products" % count, flush=True)
+    rerun = bench.reruns(count)
+    rerun["nothing_new_share"] = round(rerun["nothing_new"]["seconds"] / rerun["first"]["seconds"], 4)
+    results["rerun"] = rerun
+    save(results)
+
+
+def run_memory(bench, sizes, results):
+    for count in sizes:
+        print("memory: converting %d images" % count, flush=True)
+        result = bench.module_convert("none", count, memory=True)
+        result.pop("delivery", None)
+        results["memory"].append(dict(result, count=count))
+        save(results)
+
+
+# --- targets, table, results -------------------------------------------------------------------------------------
+
+def targets(results):
+    """The issue's targets, each with the figure reached (None when its section did not run at that size)."""
+    def conversion(compression):
+        rows = [row for row in results["conversion"] if row["compression"] == compression]
+        return max(rows, key=lambda row: row["count"]) if rows else None
+
+    found = []
+    raw, lzw = conversion("none"), conversion("tiff_lzw")
+    if raw:
+        found.append(("uncompressed conversion, %d images: module vs textbook throughput" % raw["count"], ">= 10x",
+                      "%.1fx" % raw["speedup"], raw["speedup"] >= 10))
+    psnr_rows = [row for row in results["conversion"] if "module_psnr_db" in row]
+    for row in psnr_rows:
+        found.append(("%s: PSNR, module vs textbook" % deliveries.COMPRESSIONS[row["compression"]], "no worse",
+                      "%.2f vs %.2f dB" % (row["module_psnr_db"], row["textbook_psnr_db"]),
+                      row["module_psnr_db"] >= row["textbook_psnr_db"]))
+    if lzw:
+        found.append(("LZW conversion, %d images: module time / decode floor" % lzw["count"], "<= 1.25x",
+                      "%.2fx" % lzw["module_vs_floor"], lzw["module_vs_floor"] <= 1.25))
+    imports = [row for row in results["import"] if row["count"] >= 200] or results["import"][-1:]
+    for row in imports:
+        found.append(("whole import of %d: playbook vs textbook" % row["count"], ">= 5x", "%.1fx" % row["speedup"],
+                      row["speedup"] >= 5))
+    rerun = results.get("rerun")
+    if rerun:
+        posts = rerun["nothing_new"]["posts"]
+        found.append(("re-run of %d with nothing new: share of the first run, POSTs" % rerun["count"], "< 5%, 0",
+                      "%.1f%%, %d" % (100 * rerun["nothing_new_share"], posts),
+                      rerun["nothing_new_share"] < 0.05 and posts == 0))
+        found.append(("re-run of %d with one new product: POSTs" % rerun["count"], "2",
+                      "%d (%.1f s)" % (rerun["one_new"]["posts"], rerun["one_new"]["seconds"]),
+                      rerun["one_new"]["posts"] == 2))
+    memory = sorted(results["memory"], key=lambda row: row["count"])
+    if len(memory) >= 2:
+        ratio = memory[-1]["peak_rss_mb"] / memory[0]["peak_rss_mb"]
+        found.append(("peak memory of conversion, %d vs %d images" % (memory[-1]["count"], memory[0]["count"]),
+                      "within 1.5x", "%.2fx" % ratio, ratio <= 1.5))
+    return [{"target": name, "wanted": wanted, "reached": reached, "met": met} for name, wanted, reached, met in found]
+
+
+def _disturbed(result):
+    return " (!)" if result["foreign_cpu"] > DISTURBED else ""
+
+
+def table(results):
+    lines = []
+    add = lines.append
+    if results["conversion"]:
+        add("### 1. Image conversion (600x400 JPEG from 3000x2000 RGBA TIFF)")
+        add("")
+        add("| delivery | textbook loop | module (one call) | speed-up | decode floor (all cores) | module / floor "
+            "| PSNR textbook | PSNR module |")
+        add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for row in results["conversion"]:
+            t, m, f = row["textbook"], row["module"], row["decode_floor"]
+            add("| %s, %d | %.1f s, %.1f img/s%s | %.2f s, %.1f img/s%s | **%.1fx** | %.2f s, %.1f img/s%s | %.2fx "
+                "| %s | %s |" % (
+                    deliveries.COMPRESSIONS[row["compression"]], row["count"], t["seconds"], t["images_per_second"],
+                    _disturbed(t), m["seconds"], m["images_per_second"], _disturbed(m), row["speedup"], f["seconds"],
+                    f["images_per_second"], _disturbed(f), row["module_vs_floor"],
+                    "%.2f dB" % row["textbook_psnr_db"] if "textbook_psnr_db" in row else "",
+                    "%.2f dB" % row["module_psnr_db"] if "module_psnr_db" in row else ""))
+        add("")
+    if results["import"]:
+        add("### 2. Whole import against the real store and SMTP server (uncompressed delivery)")
+        add("")
+        add("| products | textbook sequence | playbook | speed-up | POSTs textbook / playbook |")
+        add("| ---: | ---: | ---: | ---: | ---: |")
+        for row in results["import"]:
+            t, p = row["textbook"], row["playbook"]
+            add("| %d | %.2f s%s | %.2f s%s | **%.1fx** | %d / %d |" % (
+                row["count"], t["seconds"], _disturbed(t), p["seconds"], _disturbed(p), row["speedup"], t["posts"],
+                p["posts"]))
+        add("")
+    rerun = results.get("rerun")
+    if rerun:
+        add("### 3. Running the playbook again (%d products)" % rerun["count"])
+        add("")
+        add("| run | time | share of the first run | POSTs | mails |")
+        add("| --- | ---: | ---: | ---: | ---: |")
+        for key, label in (("first", "first import"), ("nothing_new", "again, nothing new"),
+                           ("one_new", "again, one new product")):
+            r = rerun[key]
+            add("| %s | %.2f s%s | %.1f%% | %d | %d |" % (label, r["seconds"], _disturbed(r),
+                                                       100 * r["seconds"] / rerun["first"]["seconds"], r["posts"],
+                                                       r["mails"]))
+        add("")
+    if results["memory"]:
+        add("### 4. Peak memory of the conversion (RSS summed over the module's processes)")
+        add("")
+        add("| images | module and workers | whole tree (with ansible) | time |")
+        add("| ---: | ---: | ---: | ---: |")
+        for row in results["memory"]:
+            add("| %d | %.0f MB | %.0f MB | %.2f s |" % (row["count"], row["peak_rss_mb"], row["peak_rss_tree_mb"],
+                                                        row["seconds"]))
+        add("")
+    if results["quick"]:
+        add("A smoke run (--quick, 10 products): start-up costs dominate, the targets are judged on the full run.")
+        add("")
+    elif results["targets"]:
+        add("### Targets")
+        add("")
+        add("| target | wanted | reached | met |")
+        add("| --- | --- | --- | --- |")
+        for target in results["targets"]:
+            add("| %s | %s | %s | %s |" % (target["target"], target["wanted"], target["reached"],
+                                           "yes" if target["met"] else "**no**"))
+        add("")
+    add("(!) more than %d%% of the CPU went to other processes during that run." % (100 * DISTURBED))
+    return "\n".join(lines)
+
+
+def save(results):
+    results["targets"] = targets(results)
+    path = Path(results["output"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(results, indent=1) + "\n")
+    os.replace(temporary, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="10 products only: a smoke run of every section")
+    parser.add_argument("--sections", default="conversion,import,rerun,memory")
+    parser.add_argument("--sizes", help="conversion sizes (default 10,200,2000; --quick: 10)")
+    parser.add_argument("--work", default=str(REPO / "var" / "bench"),
+                        help="where pools and runs go (default var/bench; about 9 GB for the pools)")
+    parser.add_argument("--out", help="JSON results (default benchmarks/results/latest.json, --quick: quick.json)")
+    args = parser.parse_args(argv)
+    sections = [name.strip() for name in args.sections.split(",") if name.strip()]
+    unknown = set(sections) - {"conversion", "import", "rerun", "memory"}
+    if unknown:
+        parser.error("unknown sections: %s" % ", ".join(sorted(unknown)))
+    sizes = [int(size) for size in (args.sizes or ("10" if args.quick else "10,200,2000")).split(",")]
+    if any(size < 1 or size > 100000 for size in sizes):
+        parser.error("sizes must be between 1 and 100,000")
+    out = args.out or str(BENCH / "results" / ("quick.json" if args.quick else "latest.json"))
+
+    global RETRY
+    RETRY = not args.quick
+    bench = Bench(args.work, args.quick)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    results = {"started": started.isoformat(timespec="seconds"), "quick": args.quick, "output": out,
+               "machine": machine(), "pool_size": bench.pool_size,
+               "page_cache": "warm: every image of a delivery is read once before each timed run, on both sides",
+               "conversion": [], "import": [], "rerun": None, "memory": [], "targets": []}
+    print("benchmark: %s, %d cores; load average %s; work in %s" % (
+        results["machine"]["cpu"], CORES, results["machine"]["load_at_start"], bench.work), flush=True)
+    for compression in ("none", "tiff_lzw") if "conversion" in sections else ("none",):
+        deliveries.pool(bench.work, compression, bench.pool_size)
+    try:
+        if "conversion" in sections:
+            run_conversion(bench, sizes, results)
+        if "import" in sections:
+            run_import(bench, [10] if args.quick else [10, 200], results)
+        if "rerun" in sections:
+            run_rerun(bench, 10 if args.quick else 2000, results)
+        if "memory" in sections:
+            run_memory(bench, [10] if args.quick else [200, 2000], results)
+    finally:
+        shutil.rmtree(bench.runs, ignore_errors=True)
+    finished = datetime.datetime.now(datetime.timezone.utc)
+    results["finished"] = finished.isoformat(timespec="seconds")
+    results["minutes"] = round((finished - started).total_seconds() / 60, 1)
+    results["machine"]["load_at_end"] = [round(v, 2) for v in os.getloadavg()]
+    save(results)
+    print()
+    print(table(results))
+    print()
+    print("results: %s (%.1f minutes)" % (out, results["minutes"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+../../../collections/ansible_collections/fruitstore/catalog/plugins/module_utils/_smtp.py

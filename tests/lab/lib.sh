@@ -1,0 +1,215 @@
+# shellcheck shell=bash
+# A lab of real Debian hosts (network namespaces, own root, sshd and cron each), as functions: sourced by tests/lab/{up,down,run}.
+#
+# Every host is a copy of one cached Debian root (var/lab/base) with its own network namespace, mount, UTS,
+# PID and IPC namespaces, cron daemon and sshd. A controller namespace holds the bridge (10.231.0.1/24), the
+# SMTP server the hosts mail to, and the Ansible/Molecule run. Nothing of the lab is reachable from outside
+# the namespaces, and the lab sends nothing anywhere else.
+
+LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LAB_VAR=${LAB_VAR:-$LAB_ROOT/var/lab}
+LAB_PREFIX=${LAB_PREFIX:-hm}
+LAB_HOSTS=${LAB_HOSTS:-web1 web2}
+LAB_NET=10.231.0
+LAB_BRIDGE_ADDR=$LAB_NET.1
+LAB_SMTP_PORT=${LAB_SMTP_PORT:-2525}
+LAB_SMTP_USER=${LAB_SMTP_USER:-monitor}
+LAB_SMTP_PASSWORD=${LAB_SMTP_PASSWORD:-lab-only-secret}
+LAB_SUITE=bookworm
+LAB_BASE_PACKAGES=openssh-server,python3,python3-apt,cron,sudo,iproute2
+# Downloaded into the base root's apt cache, not installed: the role's apt task installs them offline.
+LAB_OFFLINE_PACKAGES="python3-psutil"
+
+LAB_BASE=$LAB_VAR/base
+LAB_RUN=$LAB_VAR/run
+LAB_SSH_KEY=$LAB_VAR/ssh/id_ed25519
+LAB_MAILDIR=$LAB_RUN/maildir
+LAB_CTL_NS=$LAB_PREFIX-ctl
+LAB_PYTHON=${LAB_PYTHON:-$LAB_ROOT/.venv/bin/python}
+
+lab_log() { echo "lab: $*" >&2; }
+
+lab_host_ns() { echo "$LAB_PREFIX-$1"; }
+lab_host_root() { echo "$LAB_RUN/hosts/$1"; }
+
+# The address of the Nth host of LAB_HOSTS: .11, .12, ...
+lab_host_addr() {
+    local i=11 name
+    for name in $LAB_HOSTS; do
+        [ "$name" = "$1" ] && { echo "$LAB_NET.$i"; return; }
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# The Debian mirror this machine's apt uses (the hosts' base root comes from it).
+lab_mirror() {
+    local uri
+    uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -m1 '/debian/\?$' || true)
+    [ -n "$uri" ] || uri=$(grep -hs '^deb .*/debian/\? ' /etc/apt/sources.list | awk '{print $2}' | head -n1)
+    echo "${LAB_MIRROR:-${uri:-http://deb.debian.org/debian}}"
+}
+
+# Unmount whatever is still mounted under a directory (left by an interrupted debootstrap), deepest first.
+lab_unmount_under() {
+    local dir mounts
+    dir=$(realpath -m "$1")
+    mounts=$(awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r)
+    [ -z "$mounts" ] || echo "$mounts" | xargs -r -n1 umount -l
+}
+
+lab_remove_tree() {
+    [ -e "$1" ] || return 0
+    lab_unmount_under "$1"
+    rm -rf --one-file-system "$1"
+}
+
+# Build the base root once; rebuilt only when its recipe changes. About a minute on a fresh machine.
+lab_build_base() {
+    local recipe stamp tmp
+    recipe="$LAB_SUITE $LAB_BASE_PACKAGES $LAB_OFFLINE_PACKAGES v1"
+    stamp=$LAB_BASE/.lab-recipe
+    if [ "$(cat "$stamp" 2>/dev/null)" = "$recipe" ]; then
+        return 0
+    fi
+    tmp=$LAB_BASE.tmp
+    lab_remove_tree "$tmp"
+    lab_remove_tree "$LAB_BASE"
+    mkdir -p "$LAB_VAR"
+    lab_log "building the base root with debootstrap from $(lab_mirror) (about a minute)"
+    debootstrap --variant=minbase --include="$LAB_BASE_PACKAGES" "$LAB_SUITE" "$tmp" "$(lab_mirror)" \
+        >"$LAB_VAR/debootstrap.log" 2>&1 || { tail -n 20 "$LAB_VAR/debootstrap.log" >&2; return 1; }
+    cp /etc/resolv.conf "$tmp/etc/resolv.conf"
+    chroot "$tmp" apt-get clean
+    chroot "$tmp" apt-get update -qq
+    # shellcheck disable=SC2086
+    chroot "$tmp" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --download-only $LAB_OFFLINE_PACKAGES >/dev/null
+    : >"$tmp/etc/resolv.conf"
+    rm -f "$tmp"/etc/ssh/ssh_host_*
+    echo "$recipe" >"$tmp/.lab-recipe"
+    mv "$tmp" "$LAB_BASE"
+}
+
+lab_ssh_key() {
+    [ -f "$LAB_SSH_KEY" ] && return 0
+    mkdir -p "$(dirname "$LAB_SSH_KEY")"
+    ssh-keygen -q -t ed25519 -N '' -C lab -f "$LAB_SSH_KEY"
+}
+
+lab_controller_up() {
+    ip netns add "$LAB_CTL_NS"
+    ip -n "$LAB_CTL_NS" link set lo up
+    ip -n "$LAB_CTL_NS" link add br0 type bridge
+    ip -n "$LAB_CTL_NS" addr add "$LAB_BRIDGE_ADDR/24" dev br0
+    ip -n "$LAB_CTL_NS" link set br0 up
+}
+
+# PID 1 of a host: mounts its kernel file systems inside the root, then runs cron and sshd chrooted.
+# shellcheck disable=SC2016
+LAB_HOST_INIT='
+root=$1
+mount -t proc proc "$root/proc"
+mount -t sysfs sysfs "$root/sys"
+mount --rbind /dev "$root/dev"
+mount -t tmpfs -o mode=0755 tmpfs "$root/run"
+mkdir -p "$root/run/sshd"
+hostname "$2"
+chroot "$root" /usr/sbin/cron -f &
+chroot "$root" /usr/sbin/sshd -D -e 2>>"$root/var/log/sshd.log" &
+wait
+'
+
+lab_host_up() {
+    local name=$1 ns root addr
+    ns=$(lab_host_ns "$name")
+    root=$(lab_host_root "$name")
+    addr=$(lab_host_addr "$name")
+    lab_remove_tree "$root"
+    mkdir -p "$(dirname "$root")"
+    cp -a "$LAB_BASE" "$root"
+    echo "$name" >"$root/etc/hostname"
+    printf '127.0.0.1\tlocalhost\n%s\t%s\n' "$addr" "$name" >"$root/etc/hosts"
+    chroot "$root" ssh-keygen -q -A
+    install -d -m 0700 "$root/root/.ssh"
+    install -m 0600 "$LAB_SSH_KEY.pub" "$root/root/.ssh/authorized_keys"
+
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip -n "$LAB_CTL_NS" link add "v-$name" type veth peer name eth0 netns "$ns"
+    ip -n "$LAB_CTL_NS" link set "v-$name" master br0 up
+    ip -n "$ns" addr add "$addr/24" dev eth0
+    ip -n "$ns" link set eth0 up
+
+    ip netns exec "$ns" unshare --mount --uts --pid --ipc --fork --kill-child \
+        bash -c "$LAB_HOST_INIT" "host-$name" "$root" "$name" </dev/null >>"$LAB_RUN/$name.log" 2>&1 &
+    echo $! >"$LAB_RUN/$name.pid"
+    disown $!
+}
+
+lab_smtp_up() {
+    LAB_SMTP_PASSWORD=$LAB_SMTP_PASSWORD ip netns exec "$LAB_CTL_NS" "$LAB_PYTHON" "$LAB_ROOT/tests/lab/smtp_server.py" \
+        --host "$LAB_BRIDGE_ADDR" --port "$LAB_SMTP_PORT" --maildir "$LAB_MAILDIR" \
+        --user "$LAB_SMTP_USER" --password-env LAB_SMTP_PASSWORD \
+        </dev/null >>"$LAB_RUN/smtp.log" 2>&1 &
+    echo $! >"$LAB_RUN/smtp.pid"
+    disown $!
+}
+
+# Wait until every host answers SSH and the SMTP server accepts connections (from inside the controller).
+lab_wait_ready() {
+    local name addr _
+    for name in $LAB_HOSTS; do
+        addr=$(lab_host_addr "$name")
+        for _ in $(seq 1 50); do
+            ip netns exec "$LAB_CTL_NS" ssh -q -i "$LAB_SSH_KEY" -o BatchMode=yes -o ConnectTimeout=2 \
+                -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "root@$addr" true && continue 2
+            sleep 0.2
+        done
+        lab_log "host $name ($addr) does not answer SSH; see $LAB_RUN/$name.log"
+        return 1
+    done
+    for _ in $(seq 1 50); do
+        ip netns exec "$LAB_CTL_NS" bash -c "exec 3<>/dev/tcp/$LAB_BRIDGE_ADDR/$LAB_SMTP_PORT" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    lab_log "the SMTP server does not answer; see $LAB_RUN/smtp.log"
+    return 1
+}
+
+lab_up() {
+    lab_down
+    lab_build_base
+    lab_ssh_key
+    mkdir -p "$LAB_RUN"
+    lab_controller_up
+    local name
+    for name in $LAB_HOSTS; do lab_host_up "$name"; done
+    lab_smtp_up
+    lab_wait_ready
+    lab_log "up: hosts $(for n in $LAB_HOSTS; do printf '%s=%s ' "$n" "$(lab_host_addr "$n")"; done)smtp=$LAB_BRIDGE_ADDR:$LAB_SMTP_PORT"
+}
+
+# Stop a process this lab started (its pid is in FILE), and wait until it is gone.
+lab_kill_pidfile() {
+    local file=$1 pid child
+    [ -f "$file" ] || return 0
+    pid=$(cat "$file")
+    rm -f "$file"
+    [ -d "/proc/$pid" ] || return 0
+    # unshare --fork ignores SIGTERM: SIGKILL its child (the host's PID 1) first; the kernel ends the rest.
+    # shellcheck disable=SC2013  # the file is one line of pids separated by spaces
+    for child in $(cat "/proc/$pid/task/"*/children 2>/dev/null); do kill -KILL "$child" 2>/dev/null || true; done
+    kill -KILL "$pid" 2>/dev/null || true
+    while [ -d "/proc/$pid" ]; do sleep 0.1; done
+}
+
+lab_down() {
+    local name
+    lab_kill_pidfile "$LAB_RUN/smtp.pid"
+    for name in $LAB_HOSTS; do lab_kill_pidfile "$LAB_RUN/$name.pid"; done
+    for name in $LAB_HOSTS; do
+        ip netns del "$(lab_host_ns "$name")" 2>/dev/null || true
+    done
+    ip netns del "$LAB_CTL_NS" 2>/dev/null || true
+    lab_remove_tree "$LAB_RUN"
+}

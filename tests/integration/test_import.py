@@ -109,7 +109,7 @@ def test_one_mail_with_the_report_attached(imported):
 def test_second_run_changes_nothing_and_posts_nothing(imported):
     second = imported["second"]
     assert second.returncode == 0, second.output
-    assert second.recap["changed"] == 0
+    assert second.recap["changed"] == 0, second.output
     assert imported["store"].requests("POST") == imported["posts_after_first"]
     assert len(imported["posts_after_first"]) == 20  # 10 images and 10 products, each once
 
@@ -120,7 +120,8 @@ def test_check_mode_on_an_empty_store_predicts_and_touches_nothing(store_factory
     result = run_import(delivery, store, mail_server, "--check")
     assert result.returncode == 0, result.output
     assert result.recap["changed"] >= 4
-    assert "Products: 10 new" in result.output
+    assert "Products: 10 new (would be posted)" in result.output
+    assert "Images:   10 would be converted" in result.output
     assert store.requests("POST") == []
     assert sorted(path.name for path in (delivery / "images").iterdir()) == before
     assert not (delivery.parent / "processed.pdf").exists()

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import io
 import json
@@ -245,19 +246,25 @@ class Manifest:
 def plan(src, dest, output_extension, manifest):
     """Sort the directory into work to do, work already done, files that are not images and name clashes."""
     to_convert, current, not_images, failed = [], [], [], []
-    names = sorted(name for name in os.listdir(src) if not name.startswith("."))
+    # One directory read that knows each entry's type (scandir), and whole-directory facts looked up
+    # once, not per file: with thousands of files, per-file scans and stats cost seconds on every re-run.
+    entries = {entry.name: entry for entry in os.scandir(src) if not entry.name.startswith(".")}
+    names = sorted(entries)
+    stem_counts = collections.Counter(os.path.splitext(name)[0] for name in names)
+    same_directory = os.path.abspath(src) == os.path.abspath(dest)
+    real_src = os.path.realpath(src)
     sources_by_output = {}
     for name in names:
         path = os.path.join(src, name)
         stem, extension = os.path.splitext(name)
-        if not os.path.isfile(path):
+        if not entries[name].is_file():
             continue
         if extension.lower() not in IMAGE_EXTENSIONS:
             not_images.append({"source": path, "reason": "not an image (extension '%s')" % extension})
             continue
         output = os.path.join(dest, stem + output_extension)
-        if _is_sibling_output(names, name, stem, output_extension, src, dest):
-            continue
+        if same_directory and name.endswith(output_extension) and stem_counts[stem] > 1:
+            continue  # 003.jpeg beside 003.tiff in the same directory is our output, not a second source
         sources_by_output.setdefault(output, []).append((name, path))
     for output, sources in sorted(sources_by_output.items()):
         if len(sources) > 1:
@@ -266,7 +273,7 @@ def plan(src, dest, output_extension, manifest):
                           for _name, path in sources)
             continue
         name, path = sources[0]
-        if _escapes(src, path):
+        if entries[name].is_symlink() and _escapes(real_src, path):  # only a link can lead outside
             failed.append({"source": path, "error": "a symbolic link to a file outside %s; refused" % src})
         elif manifest.is_current(name, path, output):
             current.append({"source": path, "output": output})
@@ -275,19 +282,32 @@ def plan(src, dest, output_extension, manifest):
     return to_convert, current, not_images, failed
 
 
-def _is_sibling_output(names, name, stem, output_extension, src, dest):
-    """003.jpeg beside 003.tiff in the same directory is our output, not a second source."""
-    if os.path.abspath(src) != os.path.abspath(dest) or not name.endswith(output_extension):
-        return False
-    return any(other != name and os.path.splitext(other)[0] == stem for other in names)
-
-
-def _escapes(src, path):
-    real_dir = os.path.realpath(src)
+def _escapes(real_dir, path):
     return os.path.commonpath([real_dir, os.path.realpath(path)]) != real_dir
 
 
-def run(jobs, workers, progress=None):
+class ProgressLog:
+    """Appends a line to a file at every tenth of the work, for `tail -f` during a long conversion."""
+
+    def __init__(self, path, total):
+        self.path, self.total, self.done, self.reported = path, total, 0, 0
+        self.started = time.monotonic()
+        self._write("converting %d images" % total)
+
+    def advance(self):
+        self.done += 1
+        tenth = self.done * 10 // self.total
+        if tenth > self.reported:
+            self.reported = tenth
+            self._write("%3d%% %d/%d images, %.1f s" % (tenth * 10, self.done, self.total, time.monotonic() - self.started))
+
+    def _write(self, line):
+        if self.path:
+            with open(self.path, "a") as handle:
+                handle.write("%s %s\n" % (time.strftime("%H:%M:%S"), line))
+
+
+def run(jobs, workers):
     """Convert jobs on `workers` processes; yield results as they finish, in any order."""
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:

@@ -9,22 +9,34 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
+import json
+import os
 import traceback
 from xml.sax.saxutils import escape
 
 try:
+    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import cm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 except ImportError:
     SimpleDocTemplate = None
     REPORTLAB_IMPORT_ERROR = traceback.format_exc()
 else:
     REPORTLAB_IMPORT_ERROR = None
 
+try:
+    from PIL import Image as PILImage
+except ImportError:
+    PILImage = None
+
 TITLE_FORMAT = "Processed Update on {date}"
+# Bump when the layout changes, so that reports rendered by an older version are rendered again.
+LAYOUT_VERSION = 2
+PICTURE_CM = (2.4, 1.6)  # width, height of a picture in the table
 
 
 def long_date(day):
@@ -38,19 +50,62 @@ def parse_date(text):
     return long_date(day)
 
 
-def render(title, products):
-    """PDF bytes: the title, then 'name: X' and 'weight: N lbs' per product, then the total weight."""
-    styles = getSampleStyleSheet()
-    body = styles["BodyText"]
-    story = [Paragraph(escape(title), styles["Title"]), Spacer(1, 0.4 * cm)]
+def fingerprint(title, products):
+    """What the report is made of, pictures by size and time: equal fingerprints give equal PDFs."""
+    parts = [LAYOUT_VERSION, title]
     for product in products:
-        story.append(Paragraph("name: %s<br/>weight: %d lbs" % (escape(product["name"]), product["weight"]), body))
-        story.append(Spacer(1, 0.4 * cm))
+        picture = product.get("image")
+        try:
+            stat = os.stat(picture) if picture else None
+        except OSError:
+            stat = None
+        parts.append([product["name"], product["weight"], picture, stat and [stat.st_size, stat.st_mtime_ns]])
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _thumbnail(path):
+    """A small JPEG of the picture (decoded at reduced size), or None when there is no picture yet."""
+    if not path or PILImage is None:
+        return None
+    try:
+        with PILImage.open(path) as picture:
+            picture.draft("RGB", (180, 120))
+            picture = picture.convert("RGB")
+            picture.thumbnail((180, 120))
+            buffer = io.BytesIO()
+            picture.save(buffer, "JPEG", quality=80)
+    except OSError:
+        return None
+    buffer.seek(0)
+    return Image(buffer, width=PICTURE_CM[0] * cm, height=PICTURE_CM[1] * cm)
+
+
+def render(title, products, key=""):
+    """PDF bytes: the title, a table of the products (picture, 'name: X', 'weight: N lbs'), the total weight.
+
+    key is stored as the document's keywords, so that a later run can tell what a PDF was made of."""
+    styles = getSampleStyleSheet()
+    body, small = styles["BodyText"], styles["Italic"]
     total = sum(product["weight"] for product in products)
-    story.append(Paragraph("<b>Total weight: {:,} lbs</b> ({} products)".format(total, len(products)), body))
+    rows = [[Paragraph("<b>Picture</b>", body), Paragraph("<b>Product</b>", body)]]
+    for product in products:
+        rows.append([_thumbnail(product.get("image")) or Paragraph("(no picture)", small),
+                     Paragraph("name: %s<br/>weight: %d lbs" % (escape(product["name"]), product["weight"]), body)])
+    rows.append(["", Paragraph("<b>Total weight: {:,} lbs</b> ({} products)".format(total, len(products)), body)])
+    table = Table(rows, colWidths=[3 * cm, 14 * cm], repeatRows=1)
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+        ("BACKGROUND", (0, -1), (-1, -1), colors.whitesmoke),
+    ]))
+    story = [Paragraph(escape(title), styles["Title"]),
+             Paragraph("Online Fruit Store: the products of this supplier delivery now in the store.", small),
+             Spacer(1, 0.5 * cm), table]
     buffer = io.BytesIO()
     # invariant: fixed creation date and document ID, so the same input gives the same bytes.
-    document = SimpleDocTemplate(buffer, pagesize=A4, title=title, author="fruitstore", invariant=1,
-                                 leftMargin=2 * cm, rightMargin=2 * cm, topMargin=2 * cm, bottomMargin=2 * cm)
+    document = SimpleDocTemplate(buffer, pagesize=A4, title=title, author="Online Fruit Store", keywords=key,
+                                 invariant=1, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=2 * cm,
+                                 bottomMargin=2 * cm)
     document.build(story)
     return buffer.getvalue()

@@ -64,6 +64,10 @@ options:
   manifest:
     description: File that records what was converted. Defaults to C(.fruitstore-images.json) in O(dest).
     type: path
+  progress_log:
+    description:
+      - File to append a line to at every tenth of the conversion, so that a long run can be followed with C(tail -f).
+    type: path
   fail_on_item_errors:
     description:
       - Fail when any image could not be converted (after the others were converted).
@@ -173,6 +177,7 @@ def main():
             max_pixels=dict(type="int", default=100000000),
             workers=dict(type="int", default=0),
             manifest=dict(type="path"),
+            progress_log=dict(type="path"),
             fail_on_item_errors=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
@@ -196,7 +201,9 @@ def main():
         jobs = [(path, output, manifest.previous_sha256(name), settings) for name, path, output in to_convert]
         converted, changed = [], False
         outputs = [item["output"] for item in current]
+        progress = images.ProgressLog(params["progress_log"], len(jobs))
         for result in images.run(jobs, workers):
+            progress.advance()
             if "error" in result:
                 errors.append(result)
                 continue

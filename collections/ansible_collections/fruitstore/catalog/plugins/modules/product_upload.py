@@ -102,13 +102,16 @@ EXAMPLES = r"""
 
 RETURN = r"""
 products:
-  description: One entry per product of the delivery, in file order, with what was done.
+  description:
+    - One entry per product of the delivery, in file order, with what was done (C(action)) create, present, conflict
+      or failed, and why (C(error)). A description that could not be read has only C(source), C(action) and C(error).
   returned: always
   type: list
   elements: dict
   sample:
-    - {name: Apple, weight: 500, image_name: 001.jpeg, source: /data/descriptions/001.txt, action: create}
-    - {name: Kiwifruit, weight: 250, image_name: 005.jpeg, source: /data/descriptions/005.txt, action: present}
+    - {name: Apple, weight: 500, description: Crisp., image_name: 001.jpeg, image: /data/images/001.jpeg,
+       source: /data/descriptions/001.txt, action: create}
+    - {source: /data/descriptions/006.txt, action: failed, error: "weight 'five hundred' is not a number of lbs"}
 created:
   description: Names of the products posted to the store (in check mode, that would be posted).
   returned: always
@@ -133,11 +136,13 @@ errors:
   elements: dict
   sample: [{source: /data/descriptions/006.txt, error: "weight 'five hundred' is not a number of lbs like '500 lbs'"}]
 in_store:
-  description: Name and weight of every product of the delivery that is in the store now (created or present), for the report.
+  description:
+    - Name, weight and local picture (C(image)) of every product of the delivery that is in the store now (created or
+      present), for M(fruitstore.catalog.report_pdf).
   returned: always
   type: list
   elements: dict
-  sample: [{name: Apple, weight: 500}]
+  sample: [{name: Apple, weight: 500, image: /data/images/001.jpeg}]
 total_weight:
   description: Sum of the weights in RV(in_store), in lbs.
   returned: always
@@ -163,20 +168,24 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api impo
     store_argument_spec,
 )
 
-_PUBLIC_KEYS = ("name", "weight", "image_name", "source", "action", "error")
+_PUBLIC_KEYS = ("name", "weight", "description", "image_name", "source", "action", "error")
 
 
 def _summary(products, problems, client):
     def public(product):
-        return {key: product[key] for key in _PUBLIC_KEYS if key in product}
+        entry = {key: product[key] for key in _PUBLIC_KEYS if key in product}
+        entry["image"] = product["image_path"]
+        return entry
 
     by_action = {}
     for product in products:
         by_action.setdefault(product["action"], []).append(product)
-    in_store = [{"name": p["name"], "weight": p["weight"]} for p in products if p["action"] in (sync.CREATE, sync.PRESENT)]
+    in_store = [{"name": p["name"], "weight": p["weight"], "image": p["image_path"]}
+                for p in products if p["action"] in (sync.CREATE, sync.PRESENT)]
     errors = problems + [{"source": p["source"], "name": p["name"], "error": p["error"]} for p in by_action.get(sync.FAILED, [])]
     return dict(
-        products=[public(p) for p in products],
+        products=sorted([public(p) for p in products] + [dict(problem, action=sync.FAILED) for problem in problems],
+                        key=lambda entry: os.path.splitext(os.path.basename(entry["source"]))[0]),
         created=[p["name"] for p in by_action.get(sync.CREATE, [])],
         present=[p["name"] for p in by_action.get(sync.PRESENT, [])],
         conflicts=[{"name": p["name"], "source": p["source"], "error": p["error"]} for p in by_action.get(sync.CONFLICT, [])],

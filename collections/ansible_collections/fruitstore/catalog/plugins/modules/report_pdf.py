@@ -10,10 +10,11 @@ module: report_pdf
 short_description: Render the supplier's PDF report of an import
 version_added: 1.0.0
 description:
-  - Renders a PDF titled C(Processed Update on <date>), then each product's C(name) and C(weight) in lbs, then the total
-    weight, with ReportLab.
-  - The same products and date give the same bytes, so the file is only written, and the task only C(changed), when the
-    report is different.
+  - Renders a PDF titled C(Processed Update on <date>), then a table of the products, each with a small picture, its
+    C(name) and its C(weight) in lbs, then the total weight, with ReportLab.
+  - The same products, pictures and date give the same bytes, so the file is only written, and the task only
+    C(changed), when the report is different. The PDF records a fingerprint of what it was made of; when that
+    matches, the report is not even rendered again.
 extends_documentation_fragment:
   - fruitstore.catalog._attributes
   - ansible.builtin.files
@@ -33,7 +34,10 @@ options:
     type: path
     default: /tmp/processed.pdf
   products:
-    description: The products to list, each with C(name) and C(weight) (lbs), as RV(fruitstore.catalog.product_upload#module:in_store).
+    description:
+      - The products to list, each with C(name), C(weight) (lbs) and optionally C(image), the path of its picture,
+        as RV(fruitstore.catalog.product_upload#module:in_store) returns them.
+      - A product whose picture does not exist (yet) is listed without one.
     type: list
     elements: dict
     required: true
@@ -61,7 +65,7 @@ EXAMPLES = r"""
     path: /srv/reports/acme-2026-11-22.pdf
     date: "2026-11-22"
     products:
-      - {name: Apple, weight: 500}
+      - {name: Apple, weight: 500, image: /srv/deliveries/acme/images/001.jpeg}
       - {name: Avocado, weight: 200}
     mode: "0644"
   delegate_to: localhost
@@ -91,18 +95,18 @@ size:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _report as report
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import read_bytes, write_if_changed
 
 
 def _validate_products(module, products):
     valid = []
     for index, product in enumerate(products):
         try:
-            valid.append({"name": str(product["name"]), "weight": int(product["weight"])})
+            valid.append({"name": str(product["name"]), "weight": int(product["weight"]), "image": product.get("image")})
         except (KeyError, TypeError, ValueError):
             module.fail_json(msg="products[%d] must have a name and an integer weight, not %r" % (index, product))
     return valid
@@ -110,14 +114,6 @@ def _validate_products(module, products):
 
 def _text(title, products):
     return "%s\n" % title + "".join("name: %s, weight: %d lbs\n" % (p["name"], p["weight"]) for p in products)
-
-
-def _current_bytes(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
 
 
 def main():
@@ -141,20 +137,13 @@ def main():
     if not os.path.isdir(os.path.dirname(path) or "."):
         module.fail_json(msg="Cannot write the report %s: its directory does not exist" % path)
 
-    data = report.render(title, products)
-    before = _current_bytes(path)
-    changed = data != before
-    if changed and not module.check_mode:
-        try:
-            handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".pdf.tmp")
-            with os.fdopen(handle, "wb") as output:
-                output.write(data)
-            module.atomic_move(temporary, path)
-        except OSError as e:
-            module.fail_json(msg="Cannot write the report %s: %s" % (path, e))
-    file_args = module.load_file_common_arguments(module.params, path=path)
-    if not module.check_mode or os.path.exists(path):
-        changed = module.set_fs_attributes_if_different(file_args, changed)
+    key = report.fingerprint(title, products)
+    before = read_bytes(path)
+    if before is not None and key.encode() in before:
+        data = before  # made of the same products, pictures and date: nothing to render
+    else:
+        data = report.render(title, products, key)
+    changed = write_if_changed(module, path, data, "report", before)
 
     result = dict(changed=changed, path=path, title=title, size=len(data),
                   total_weight=sum(p["weight"] for p in products))

@@ -1,6 +1,5 @@
 """Fixtures shared by the project's tests: the real store, a real SMTP server, supplier deliveries."""
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -45,9 +44,31 @@ def lab_delivery(tmp_path_factory):
     return path
 
 
+def copy_of(delivery, directory):
+    """A copy of a generated delivery, directory/supplier-data, that a test may change."""
+    copy = Path(directory) / "supplier-data"
+    shutil.copytree(delivery, copy)
+    return copy
+
+
 @pytest.fixture
 def delivery(lab_delivery, tmp_path):
     """A fresh copy of the lab's delivery that a test may change."""
-    copy = tmp_path / "supplier-data"
-    shutil.copytree(lab_delivery, copy)
-    return copy
+    return copy_of(lab_delivery, tmp_path)
+
+
+def import_lab(store_factory, lab_delivery, tmp_path_factory, runs=1):
+    """A copy of the lab's delivery imported `runs` times into a fresh store, with a real mail server.
+
+    Returns dict(delivery, store, runs (PlaybookRun each), posts (the store's POSTs after each run), messages)."""
+    from tests.integration.playbook import run_import
+
+    delivery = copy_of(lab_delivery, tmp_path_factory.mktemp("import"))
+    store = store_factory()
+    results, posts = [], []
+    with services.MailServer(tmp_path_factory.mktemp("mail") / "maildir") as mail:
+        for _run in range(runs):
+            results.append(run_import(delivery, store, mail))
+            posts.append(store.requests("POST"))
+        messages = mail.messages()
+    return dict(delivery=delivery, store=store, runs=results, posts=posts, messages=messages)

@@ -1,12 +1,11 @@
 """The fault suite's fixtures, and the table of its results (docs/faults.md) that the README links to."""
 
 import re
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_of
 from tools.generate_delivery import generate
 
 TABLE = REPO / "docs" / "faults.md"
@@ -50,11 +49,7 @@ def small_lab(tmp_path_factory):
 
 @pytest.fixture
 def small_delivery(small_lab, tmp_path):
-    import shutil
-
-    copy = tmp_path / "supplier-data"
-    shutil.copytree(small_lab, copy)
-    return copy
+    return copy_of(small_lab, tmp_path)
 
 
 def pytest_sessionfinish(session):

@@ -9,6 +9,7 @@ import requests
 from PIL import Image
 from pypdf import PdfReader
 
+from tests.conftest import import_lab
 from tests.integration.playbook import run_import, start_import
 
 LAB = [("Apple", 500), ("Avocado", 200), ("Blackberry", 150), ("Grape", 200), ("Kiwifruit", 250),
@@ -29,19 +30,9 @@ def expected_descriptions(delivery):
 @pytest.fixture(scope="module")
 def imported(store_factory, lab_delivery, tmp_path_factory):
     """The lab's delivery imported twice into an empty store; everything the tests look at afterwards."""
-    from tools.services import MailServer
-    import shutil
-
-    delivery = tmp_path_factory.mktemp("import") / "supplier-data"
-    shutil.copytree(lab_delivery, delivery)
-    store = store_factory()
-    with MailServer(tmp_path_factory.mktemp("mail") / "maildir") as mail:
-        first = run_import(delivery, store, mail)
-        posts_after_first = store.requests("POST")
-        second = run_import(delivery, store, mail)
-        messages = mail.messages()
-    return dict(delivery=delivery, store=store, first=first, second=second, messages=messages,
-                posts_after_first=posts_after_first)
+    imported = import_lab(store_factory, lab_delivery, tmp_path_factory, runs=2)
+    first, second = imported["runs"]
+    return dict(imported, first=first, second=second, posts_after_first=imported["posts"][0])
 
 
 def test_first_run_imports_the_ten_lab_products(imported):

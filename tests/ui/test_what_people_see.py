@@ -9,8 +9,7 @@ import tempfile
 import pytest
 from PIL import Image, ImageStat
 
-from tests.conftest import REPO
-from tests.integration.playbook import run_import
+from tests.conftest import REPO, import_lab
 
 webdriver = pytest.importorskip("selenium.webdriver")
 
@@ -46,15 +45,9 @@ def browser():
 
 @pytest.fixture(scope="module")
 def imported(store_factory, lab_delivery, tmp_path_factory):
-    from tools.services import MailServer
-
-    delivery = tmp_path_factory.mktemp("ui") / "supplier-data"
-    shutil.copytree(lab_delivery, delivery)
-    store = store_factory()
-    with MailServer(tmp_path_factory.mktemp("mail") / "maildir") as mail:
-        result = run_import(delivery, store, mail)
-    assert result.returncode == 0, result.output
-    return store, delivery
+    imported = import_lab(store_factory, lab_delivery, tmp_path_factory)
+    assert imported["runs"][0].returncode == 0, imported["runs"][0].output
+    return imported["store"], imported["delivery"]
 
 
 def full_page_screenshot(driver, path):

@@ -2,6 +2,7 @@
 """The supplier import beside the textbook pipeline, on this machine (make bench).
 
     python benchmarks/bench_import.py [--quick] [--sections conversion,import,rerun,memory] [--sizes 10,200,2000]
+                                      [--compressions none,tiff_lzw] [--update]
                                       [--work var/bench] [--out benchmarks/results/latest.json]
 
 One run measures, side by side, with every ratio taken within the run:
@@ -28,6 +29,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import resource
 import shutil
 import subprocess
@@ -163,28 +165,40 @@ class Meter:
 
 
 def run_command(command, service_pids=(), memory_marker=None):
-    """Run command (output captured); return its measurement, output and return code."""
+    """Run command (output captured); return its measurement, output and return code.
+
+    The output is read as it comes: each Ansible task's time is taken from when its "TASK [...]" line appears
+    to when the next one does (the last one ends with the play recap), into result["tasks"]."""
+    lines, tasks = [], []
     with Meter(service_pids) as meter:
         process = subprocess.Popen([str(part) for part in command], cwd=str(REPO), env=environment(),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        killer = threading.Timer(TIMEOUT, process.kill)
+        killer.start()
         poll = MemoryPoll(process.pid, memory_marker) if memory_marker else None
         if poll:
             poll.start()
-        try:
-            output = process.communicate(timeout=TIMEOUT)[0]
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output = process.communicate()[0]
+        task, since = "(start-up)", meter.start
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith(("TASK [", "PLAY RECAP")):
+                now = time.perf_counter()
+                tasks.append([task, round(now - since, 3)])
+                task, since = line.strip(" *\n")[6:-1], now
+        process.wait()
+        killer.cancel()
         meter.stop()
         if poll:
             poll.stopped.set()
             poll.join()
     result = meter.result()
     result["returncode"] = process.returncode
+    if len(tasks) > 1:
+        result["tasks"] = tasks
     if poll:
         result["peak_rss_mb"] = round(poll.peak_marked / 2 ** 20, 1)
         result["peak_rss_tree_mb"] = round(poll.peak_tree / 2 ** 20, 1)
-    return result, output
+    return result, "".join(lines)
 
 
 def least_disturbed(attempt, what):
@@ -366,9 +380,16 @@ def _nothing(_):
     return None
 
 
-def _decode(path):
+def _decode(path, buffer=bytearray(32 << 20)):
+    """Decode the image and nothing else. Pillow maps an uncompressed TIFF instead of reading it: its
+    floor is reading the file's bytes (from the page cache, into a reused buffer)."""
     with Image.open(path) as image:
         image.load()
+        mapped = getattr(image, "map", None) is not None
+    if mapped:
+        with open(path, "rb", buffering=0) as handle:
+            while handle.readinto(buffer) == len(buffer):
+                pass
 
 
 # --- the run -----------------------------------------------------------------------------------------------------
@@ -405,8 +426,21 @@ def _ansible_version():
         return None
 
 
-def run_conversion(bench, sizes, results):
-    for compression in ("none", "tiff_lzw"):
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def put(results, section, row, *identity):
+    """Add row to results[section], replacing the row measured earlier for the same identity (--update)."""
+    row["measured"] = now()
+    results[section] = [old for old in results[section] if any(old[key] != row[key] for key in identity)] + [row]
+    order = {"none": 0, "tiff_lzw": 1}
+    results[section].sort(key=lambda item: (order.get(item.get("compression"), 0), item["count"]))
+    save(results)
+
+
+def run_conversion(bench, compressions, sizes, results):
+    for compression in compressions:
         for count in sizes:
             print("conversion: %s, %d images" % (deliveries.COMPRESSIONS[compression], count), flush=True)
             keep = count == sizes[0]  # the smallest delivery's outputs are scored for PSNR
@@ -420,8 +454,7 @@ def run_conversion(bench, sizes, results):
                 side["images_per_second"] = round(count / side["seconds"], 2)
             if keep:
                 row.update(score(textbook.pop("delivery"), module.pop("delivery")))
-            results["conversion"].append(row)
-            save(results)
+            put(results, "conversion", row, "compression", "count")
 
 
 def score(textbook_delivery, module_delivery):
@@ -445,15 +478,15 @@ def run_import(bench, sizes, results):
         print("whole import: %d products" % count, flush=True)
         textbook = bench.whole_import("textbook", count)
         playbook = bench.whole_import("playbook", count)
-        results["import"].append({"count": count, "textbook": textbook, "playbook": playbook,
-                                  "speedup": round(textbook["seconds"] / playbook["seconds"], 2)})
-        save(results)
+        put(results, "import", {"count": count, "textbook": textbook, "playbook": playbook,
+                                "speedup": round(textbook["seconds"] / playbook["seconds"], 2)}, "count")
 
 
 def run_rerun(bench, count, results):
     print("re-runs: %d products" % count, flush=True)
     rerun = bench.reruns(count)
     rerun["nothing_new_share"] = round(rerun["nothing_new"]["seconds"] / rerun["first"]["seconds"], 4)
+    rerun["measured"] = now()
     results["rerun"] = rerun
     save(results)
 
@@ -463,8 +496,7 @@ def run_memory(bench, sizes, results):
         print("memory: converting %d images" % count, flush=True)
         result = bench.module_convert("none", count, memory=True)
         result.pop("delivery", None)
-        results["memory"].append(dict(result, count=count))
-        save(results)
+        put(results, "memory", dict(result, count=count), "count")
 
 
 # --- targets, table, results -------------------------------------------------------------------------------------
@@ -480,8 +512,11 @@ def targets(results):
     if raw:
         found.append(("uncompressed conversion, %d images: module vs textbook throughput" % raw["count"], ">= 10x",
                       "%.1fx" % raw["speedup"], raw["speedup"] >= 10))
-    psnr_rows = [row for row in results["conversion"] if "module_psnr_db" in row]
-    for row in psnr_rows:
+    psnr_rows = {}
+    for row in results["conversion"]:  # one per compression (the same images are scored at every size)
+        if "module_psnr_db" in row:
+            psnr_rows.setdefault(row["compression"], row)
+    for row in psnr_rows.values():
         found.append(("%s: PSNR, module vs textbook" % deliveries.COMPRESSIONS[row["compression"]], "no worse",
                       "%.2f vs %.2f dB" % (row["module_psnr_db"], row["textbook_psnr_db"]),
                       row["module_psnr_db"] >= row["textbook_psnr_db"]))
@@ -513,21 +548,28 @@ def _disturbed(result):
     return " (!)" if result["foreign_cpu"] > DISTURBED else ""
 
 
+def _again(results, row):
+    """' (+)' for a row measured again by an --update run, after the run that measured the rest."""
+    return " (+)" if results.get("finished") and row.get("measured", "") > results["finished"] else ""
+
+
 def table(results):
     lines = []
     add = lines.append
     if results["conversion"]:
         add("### 1. Image conversion (600x400 JPEG from 3000x2000 RGBA TIFF)")
         add("")
-        add("| delivery | textbook loop | module (one call) | speed-up | decode floor (all cores) | module / floor "
-            "| PSNR textbook | PSNR module |")
-        add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        add("| delivery | textbook loop | module (one call) | speed-up | CPU ms/image textbook, module "
+            "| decode floor (all cores) | module / floor | PSNR textbook | PSNR module |")
+        add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for row in results["conversion"]:
-            t, m, f = row["textbook"], row["module"], row["decode_floor"]
-            add("| %s, %d | %.1f s, %.1f img/s%s | %.2f s, %.1f img/s%s | **%.1fx** | %.2f s, %.1f img/s%s | %.2fx "
-                "| %s | %s |" % (
-                    deliveries.COMPRESSIONS[row["compression"]], row["count"], t["seconds"], t["images_per_second"],
-                    _disturbed(t), m["seconds"], m["images_per_second"], _disturbed(m), row["speedup"], f["seconds"],
+            t, m, f, count = row["textbook"], row["module"], row["decode_floor"], row["count"]
+            add("| %s, %d%s | %.1f s, %.1f img/s%s | %.2f s, %.1f img/s%s | **%.1fx** | %.0f, %.0f "
+                "| %.2f s, %.1f img/s%s | %.2fx | %s | %s |" % (
+                    deliveries.COMPRESSIONS[row["compression"]], count, _again(results, row), t["seconds"],
+                    t["images_per_second"],
+                    _disturbed(t), m["seconds"], m["images_per_second"], _disturbed(m), row["speedup"],
+                    1000 * t["cpu_seconds"] / count, 1000 * m["cpu_seconds"] / count, f["seconds"],
                     f["images_per_second"], _disturbed(f), row["module_vs_floor"],
                     "%.2f dB" % row["textbook_psnr_db"] if "textbook_psnr_db" in row else "",
                     "%.2f dB" % row["module_psnr_db"] if "module_psnr_db" in row else ""))
@@ -539,8 +581,9 @@ def table(results):
         add("| ---: | ---: | ---: | ---: | ---: |")
         for row in results["import"]:
             t, p = row["textbook"], row["playbook"]
-            add("| %d | %.2f s%s | %.2f s%s | **%.1fx** | %d / %d |" % (
-                row["count"], t["seconds"], _disturbed(t), p["seconds"], _disturbed(p), row["speedup"], t["posts"],
+            add("| %d%s | %.2f s%s | %.2f s%s | **%.1fx** | %d / %d |" % (
+                row["count"], _again(results, row), t["seconds"], _disturbed(t), p["seconds"], _disturbed(p),
+                row["speedup"], t["posts"],
                 p["posts"]))
         add("")
     rerun = results.get("rerun")
@@ -556,6 +599,11 @@ def table(results):
                                                        100 * r["seconds"] / rerun["first"]["seconds"], r["posts"],
                                                        r["mails"]))
         add("")
+        runs = [row["playbook"] for row in results["import"] if row["count"] >= 200]
+        runs += [rerun[key] for key in ("first", "nothing_new", "one_new")]
+        headers = ["import of %d" % row["count"] for row in results["import"] if row["count"] >= 200]
+        headers += ["first import of %d" % rerun["count"], "again, nothing new", "again, one new product"]
+        add(task_table(runs, headers))
     if results["memory"]:
         add("### 4. Peak memory of the conversion (RSS summed over the module's processes)")
         add("")
@@ -577,8 +625,36 @@ def table(results):
             add("| %s | %s | %s | %s |" % (target["target"], target["wanted"], target["reached"],
                                            "yes" if target["met"] else "**no**"))
         add("")
-    add("(!) more than %d%% of the CPU went to other processes during that run." % (100 * DISTURBED))
+    if "(!)" in "\n".join(lines):
+        add("(!) more than %d%% of the CPU went to other processes during that run." % (100 * DISTURBED))
+    if any(_again(results, row) for section in ("conversion", "import") for row in results[section]):
+        add("(+) measured again, both sides, by a later run (`--update`) after the first was disturbed.")
     return "\n".join(lines)
+
+
+def _task_name(name):
+    """A task's name without the paths some names show, and without the role's name."""
+    name = re.sub(r"[ ,(]*(progress in )?/\S*", "", name.replace("supplier_import : ", ""))
+    return name.split(" - ")[0]
+
+
+def task_table(runs, headers):
+    """Where a playbook run's time goes, task by task (seconds from one task's start to the next's)."""
+    runs = [[(_task_name(name), seconds) for name, seconds in run.get("tasks", [])] for run in runs]
+    names = []
+    for run in runs:
+        for name, _seconds in run:
+            if name not in names:
+                names.append(name)
+    lines = ["Where the playbook's time goes (seconds, from each task's start to the next one's):", "",
+             "| task | " + " | ".join(headers) + " |", "| --- |" + " ---: |" * len(headers)]
+    for name in names:
+        cells = []
+        for run in runs:
+            seconds = [s for n, s in run if n == name]
+            cells.append("%.2f" % seconds[0] if seconds else "")
+        lines.append("| %s | %s |" % (name, " | ".join(cells)))
+    return "\n".join(lines) + "\n"
 
 
 def save(results):
@@ -595,9 +671,13 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="10 products only: a smoke run of every section")
     parser.add_argument("--sections", default="conversion,import,rerun,memory")
     parser.add_argument("--sizes", help="conversion sizes (default 10,200,2000; --quick: 10)")
+    parser.add_argument("--compressions", default="none,tiff_lzw", help="conversion: TIFF compressions to measure")
+    parser.add_argument("--update", action="store_true",
+                        help="measure again what the options select and replace those rows in --out, keeping the "
+                             "others (for a section a busy machine disturbed); each row says when it was measured")
     parser.add_argument("--work", default=str(REPO / "var" / "bench"),
                         help="where pools and runs go (default var/bench; about 9 GB for the pools)")
-    parser.add_argument("--out", help="JSON results (default benchmarks/results/latest.json, --quick: quick.json)")
+    parser.add_argument("--out", help="JSON results (default benchmarks/results/latest.json; --quick: WORK/quick.json)")
     args = parser.parse_args(argv)
     sections = [name.strip() for name in args.sections.split(",") if name.strip()]
     unknown = set(sections) - {"conversion", "import", "rerun", "memory"}
@@ -606,7 +686,10 @@ def main(argv=None):
     sizes = [int(size) for size in (args.sizes or ("10" if args.quick else "10,200,2000")).split(",")]
     if any(size < 1 or size > 100000 for size in sizes):
         parser.error("sizes must be between 1 and 100,000")
-    out = args.out or str(BENCH / "results" / ("quick.json" if args.quick else "latest.json"))
+    out = args.out or (os.path.join(args.work, "quick.json") if args.quick else str(BENCH / "results" / "latest.json"))
+    compressions = [name.strip() for name in args.compressions.split(",") if name.strip()]
+    if not compressions or set(compressions) - set(deliveries.COMPRESSIONS):
+        parser.error("compressions are %s" % ", ".join(deliveries.COMPRESSIONS))
 
     global RETRY
     RETRY = not args.quick
@@ -616,13 +699,20 @@ def main(argv=None):
                "machine": machine(), "code": code_state(), "pool_size": bench.pool_size,
                "page_cache": "warm: every image of a delivery is read once before each timed run, on both sides",
                "conversion": [], "import": [], "rerun": None, "memory": [], "targets": []}
+    if args.update and os.path.exists(out):
+        update = {"started": results["started"], "arguments": sys.argv[1:], "machine": results["machine"],
+                  "code": results["code"]}
+        with open(out) as handle:
+            results = json.load(handle)
+        results.setdefault("updates", []).append(update)
+        results["output"] = out
     print("benchmark: %s, %d cores; load average %s; work in %s" % (
-        results["machine"]["cpu"], CORES, results["machine"]["load_at_start"], bench.work), flush=True)
-    for compression in ("none", "tiff_lzw") if "conversion" in sections else ("none",):
+        results["machine"]["cpu"], CORES, [round(v, 2) for v in os.getloadavg()], bench.work), flush=True)
+    for compression in compressions if "conversion" in sections else ("none",):
         deliveries.pool(bench.work, compression, bench.pool_size)
     try:
         if "conversion" in sections:
-            run_conversion(bench, sizes, results)
+            run_conversion(bench, compressions, sizes, results)
         if "import" in sections:
             run_import(bench, [10] if args.quick else [10, 200], results)
         if "rerun" in sections:
@@ -632,14 +722,19 @@ def main(argv=None):
     finally:
         shutil.rmtree(bench.runs, ignore_errors=True)
     finished = datetime.datetime.now(datetime.timezone.utc)
-    results["finished"] = finished.isoformat(timespec="seconds")
-    results["minutes"] = round((finished - started).total_seconds() / 60, 1)
-    results["machine"]["load_at_end"] = [round(v, 2) for v in os.getloadavg()]
+    minutes = round((finished - started).total_seconds() / 60, 1)
+    if results.get("updates") and args.update:
+        results["updates"][-1].update(finished=finished.isoformat(timespec="seconds"), minutes=minutes,
+                                      load_at_end=[round(v, 2) for v in os.getloadavg()])
+    else:
+        results["finished"] = finished.isoformat(timespec="seconds")
+        results["minutes"] = minutes
+        results["machine"]["load_at_end"] = [round(v, 2) for v in os.getloadavg()]
     save(results)
     print()
     print(table(results))
     print()
-    print("results: %s (%.1f minutes)" % (out, results["minutes"]))
+    print("results: %s (%.1f minutes)" % (out, minutes))
     return 0
 
 

@@ -64,7 +64,8 @@ def render_report(path, products):
     title = "Processed Update on " + datetime.date.today().strftime("%B %d, %Y")
     story = [Paragraph(title, styles["Title"])]
     for product in products:
-        story.append(Paragraph("name: %s<br/>weight: %d lbs" % (product["name"], product["weight"]), styles["BodyText"]))
+        text = "name: %s<br/>weight: %d lbs" % (product["name"], product["weight"])
+        story.append(Paragraph(text, styles["BodyText"]))
         story.append(Spacer(1, 12))
     total = sum(product["weight"] for product in products)
     story.append(Paragraph("Total weight: %d lbs" % total, styles["BodyText"]))

@@ -121,8 +121,8 @@ def _composite(image, alpha, background):
         return image  # opaque, the usual case
     colour = tuple(background) + (255,) * (len(image.mode) - 3)
     transparency = ImageOps.invert(alpha)
-    # Blending costs as much as a sixth of the whole conversion: blend only the parts of each 100x100
-    # tile that are not opaque (a transparent rim, say). Crops past the edge are 0, i.e. opaque.
+    # Blending all 600x400 pixels costs a seventh of a whole conversion: blend only the part of each
+    # 100x100 tile that is not opaque (a transparent rim, say). Crops past the edge are 0, i.e. opaque.
     for top in range(0, image.height, 100):
         for left in range(0, image.width, 100):
             tile = transparency.crop((left, top, left + 100, top + 100))
@@ -240,6 +240,9 @@ class Manifest:
 
     def save(self):
         data = {"version": MANIFEST_VERSION, "settings": self.settings, "images": self.entries}
+        directory = os.path.dirname(self.path)
+        if directory and not os.path.isdir(directory):
+            os.makedirs(directory, 0o700)  # the import's state directory, on a first run
         _write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
 
 

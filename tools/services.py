@@ -175,6 +175,17 @@ def _pidfile(directory, name):
     return os.path.join(directory, name + ".pid")
 
 
+def _wait_until_gone(pid, seconds=15):
+    """Until the process has exited (and so freed its port)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+
+
 def start_background(directory, names=("store", "mail"), store_port=8000, smtp_port=8025):
     """Start the store and/or the mail server detached, for the demo; pid files in directory."""
     os.makedirs(directory, exist_ok=True)
@@ -193,7 +204,9 @@ def stop_background(directory):
     for name in ("store", "mail"):
         try:
             with open(_pidfile(directory, name)) as handle:
-                os.killpg(int(handle.read()), signal.SIGTERM)
+                pid = int(handle.read())
+            os.killpg(pid, signal.SIGTERM)
+            _wait_until_gone(pid)
         except (OSError, ValueError):
             pass
         try:

@@ -94,40 +94,57 @@ def _needs_upload(client, journal, product):
     return not served
 
 
-def upload_images(client, journal, products, workers):
-    """Upload the images of the products to create, at most `workers` at a time."""
-    def upload(product):
+class _Import:
+    """Uploads the images of the products to create on a pool of threads and posts each product as soon as
+    its image is in, one after the other, so that the store lists them in delivery order. Once the store
+    stops answering, the rest fail at once instead of waiting out their retries."""
+
+    def __init__(self, client, journal):
+        self.client = client
+        self.journal = journal
+        self.unreachable = None
+
+    def upload_image(self, product):
+        if self.unreachable:
+            return
         try:
-            if _needs_upload(client, journal, product):
-                client.upload_image(product["image_path"], product["image_name"], product["sha256"])
-                journal.record(product["image_name"], product["sha256"])
+            if _needs_upload(self.client, self.journal, product):
+                self.client.upload_image(product["image_path"], product["image_name"], product["sha256"])
+                self.journal.record(product["image_name"], product["sha256"])
                 product["image_uploaded"] = True
-        except (StoreError, OSError) as e:
-            product["action"] = FAILED
-            product["error"] = "image %s: %s" % (product["image_name"], e)
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(upload, [p for p in products if p["action"] == CREATE]))
-
-
-def create_products(client, products):
-    """POST the products to create, one after the other so that the store lists them in delivery order.
-
-    Once the store stops answering, the rest are marked failed without waiting out their retries."""
-    unreachable = None
-    for product in products:
-        if product["action"] != CREATE:
-            continue
-        if unreachable:
-            product["action"] = FAILED
-            product["error"] = "not posted, the store stopped answering: %s" % unreachable
-            continue
-        try:
-            client.create_product(product)
         except StoreUnreachable as e:
-            unreachable = e
-            product["action"] = FAILED
-            product["error"] = str(e)
+            self.unreachable = self.unreachable or e
+            self._fail(product, "image %s: %s" % (product["image_name"], e))
+        except (StoreError, OSError) as e:
+            self._fail(product, "image %s: %s" % (product["image_name"], e))
+
+    def create_product(self, product):
+        if product["action"] != CREATE:
+            return  # its image failed
+        if self.unreachable:
+            self._fail(product, "not posted, the store stopped answering: %s" % self.unreachable)
+            return
+        try:
+            self.client.create_product(product)
+        except StoreUnreachable as e:
+            self.unreachable = e
+            self._fail(product, str(e))
         except StoreError as e:
-            product["action"] = FAILED
-            product["error"] = str(e)
+            self._fail(product, str(e))
+
+    @staticmethod
+    def _fail(product, error):
+        product["action"] = FAILED
+        product["error"] = error
+
+
+def import_products(client, journal, products, workers):
+    """Bring the products planned for creation into the store: images at most `workers` at a time,
+    products in order, each right after its image."""
+    run = _Import(client, journal)
+    to_create = [product for product in products if product["action"] == CREATE]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        uploads = [pool.submit(run.upload_image, product) for product in to_create]
+        for product, upload in zip(to_create, uploads):
+            upload.result()
+            run.create_product(product)

@@ -306,6 +306,9 @@ class ProgressLog:
 
     def _write(self, line):
         if self.path:
+            directory = os.path.dirname(self.path)
+            if directory and not os.path.isdir(directory):
+                os.makedirs(directory, 0o700)
             with open(self.path, "a") as handle:
                 handle.write("%s %s\n" % (time.strftime("%H:%M:%S"), line))
 

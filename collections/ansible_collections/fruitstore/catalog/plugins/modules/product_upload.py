@@ -242,8 +242,7 @@ def main():
         store_products = client.list_products()
         sync.plan(products, store_products)
         if not module.check_mode:
-            sync.upload_images(client, journal, products, workers)
-            sync.create_products(client, products)
+            sync.import_products(client, journal, products, workers)
     except StoreError as e:
         module.fail_json(msg="Cannot import into the store: %s" % e)
     finally:

@@ -33,9 +33,22 @@ def test_journal_is_per_store_and_survives_a_cut_last_line(tmp_path):
 
 
 class Client:
-    def __init__(self, failures):
-        self.failures = failures
+    """Records what reaches the store; fails as told, per product name."""
+
+    def __init__(self, failures=None, image_failures=None):
+        self.failures = failures or {}
+        self.image_failures = image_failures or {}
         self.created = []
+        self.images = []
+
+    def media_matches(self, image_name, sha256):
+        return None
+
+    def upload_image(self, path, image_name, sha256):
+        failure = self.image_failures.get(image_name)
+        if failure:
+            raise failure
+        self.images.append(image_name)
 
     def create_product(self, item):
         failure = self.failures.get(item["name"])
@@ -44,10 +57,30 @@ class Client:
         self.created.append(item["name"])
 
 
-def test_products_are_posted_in_order_and_an_unreachable_store_stops_the_rest():
-    items = [dict(product(name), action=sync.CREATE) for name in ("A", "B", "C", "D")]
-    client = Client({"B": StoreError("400 bad"), "C": StoreUnreachable("connection refused")})
-    sync.create_products(client, items)
+def planned(tmp_path, names):
+    items = []
+    for name in names:
+        image = tmp_path / (name + ".jpeg")
+        image.write_bytes(name.encode())
+        items.append(dict(product(name, image=name + ".jpeg"), image_path=str(image), action=sync.CREATE))
+    return items
+
+
+def test_products_are_posted_in_order_each_after_its_image(tmp_path):
+    items = planned(tmp_path, ["A", "B", "C", "D", "E", "F"])
+    client = Client(failures={"B": StoreError("400 bad")}, image_failures={"C.jpeg": StoreError("413 too large")})
+    journal = sync.UploadJournal(str(tmp_path / "journal.jsonl"), "http://a/")
+    sync.import_products(client, journal, items, workers=3)
+    assert client.created == ["A", "D", "E", "F"]
+    assert [item["action"] for item in items] == [sync.CREATE, sync.FAILED, sync.FAILED] + [sync.CREATE] * 3
+    assert "image C.jpeg: 413 too large" in items[2]["error"]
+    assert journal.has("A.jpeg", sync.file_sha256(items[0]["image_path"])) and not journal.has("C.jpeg", "x")
+
+
+def test_an_unreachable_store_stops_the_rest_at_once(tmp_path):
+    items = planned(tmp_path, ["A", "B", "C", "D"])
+    client = Client(failures={"B": StoreUnreachable("connection refused")})
+    sync.import_products(client, sync.UploadJournal(str(tmp_path / "j.jsonl"), "http://a/"), items, workers=1)
     assert client.created == ["A"]
     assert [item["action"] for item in items] == [sync.CREATE, sync.FAILED, sync.FAILED, sync.FAILED]
     assert "stopped answering" in items[3]["error"]

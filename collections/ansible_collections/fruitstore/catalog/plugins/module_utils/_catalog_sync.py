@@ -14,6 +14,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import (
     StoreError,
     StoreUnreachable,
@@ -49,9 +50,7 @@ class UploadJournal:
 
     def record(self, image_name, sha256):
         self.uploaded.add((image_name, sha256))
-        directory = os.path.dirname(self.path)
-        if directory and not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
+        ensure_parent(self.path)
         with open(self.path, "a") as handle:
             handle.write(json.dumps({"store": self.store, "image_name": image_name, "sha256": sha256}) + "\n")
             handle.flush()

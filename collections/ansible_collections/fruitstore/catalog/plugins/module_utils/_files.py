@@ -10,6 +10,13 @@ import os
 import tempfile
 
 
+def ensure_parent(path):
+    """Create the directory of a state file (mode 0700) when it does not exist yet, as on a first run."""
+    directory = os.path.dirname(path)
+    if directory and not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+
+
 def read_bytes(path):
     """The file's bytes, or None when there is no such file."""
     try:

@@ -19,6 +19,8 @@ import time
 import traceback
 import warnings
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent
+
 try:
     from PIL import Image, ImageOps
 except ImportError:
@@ -240,9 +242,7 @@ class Manifest:
 
     def save(self):
         data = {"version": MANIFEST_VERSION, "settings": self.settings, "images": self.entries}
-        directory = os.path.dirname(self.path)
-        if directory and not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)  # the import's state directory, on a first run
+        ensure_parent(self.path)
         _write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
 
 
@@ -306,9 +306,7 @@ class ProgressLog:
 
     def _write(self, line):
         if self.path:
-            directory = os.path.dirname(self.path)
-            if directory and not os.path.isdir(directory):
-                os.makedirs(directory, 0o700)
+            ensure_parent(self.path)
             with open(self.path, "a") as handle:
                 handle.write("%s %s\n" % (time.strftime("%H:%M:%S"), line))
 

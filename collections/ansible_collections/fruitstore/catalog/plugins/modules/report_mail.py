@@ -160,6 +160,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent
 
 DEFAULT_BODY = "All fruits are uploaded to our website successfully. A detailed list is attached to this email."
 
@@ -180,9 +181,7 @@ class SentLog:
 
     def add(self, key, message_id):
         self.keys[key] = message_id
-        directory = os.path.dirname(self.path)
-        if directory and not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
+        ensure_parent(self.path)
         temporary = self.path + ".tmp"
         with open(temporary, "w") as handle:
             json.dump(self.keys, handle, indent=1, sort_keys=True)

@@ -17,6 +17,14 @@ def ensure_parent(path):
         os.makedirs(directory, 0o700)
 
 
+def write_atomically(path, data):
+    """Write bytes through a temporary file renamed over path: readers never see half a file."""
+    temporary = "%s.tmp%d" % (path, os.getpid())
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
+
+
 def read_bytes(path):
     """The file's bytes, or None when there is no such file."""
     try:

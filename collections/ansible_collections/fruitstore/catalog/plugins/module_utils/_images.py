@@ -19,7 +19,7 @@ import time
 import traceback
 import warnings
 
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, write_atomically
 
 try:
     from PIL import Image, ImageOps
@@ -181,17 +181,9 @@ def _stat_key(path):
     return [stat.st_size, stat.st_mtime_ns]
 
 
-def _write_atomically(path, data):
-    temporary = "%s.tmp%d" % (path, os.getpid())
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)
-
-
 def convert_one(job):
     """Worker: convert one source; never raises. job = (source, output, previous sha256, settings)."""
     source, output, previous_sha256, settings = job
-    started = time.monotonic()
     try:
         data = render_jpeg(source, tuple(settings["size"]), settings["quality"],
                            tuple(settings["background"]), settings["max_pixels"])
@@ -199,10 +191,9 @@ def convert_one(job):
         # A touched or re-sent source that renders to the same picture leaves the output alone.
         rewritten = sha256 != previous_sha256 or not os.path.exists(output)
         if rewritten:
-            _write_atomically(output, data)
+            write_atomically(output, data)
         return {"source": source, "output": output, "sha256": sha256, "rewritten": rewritten,
-                "source_stat": _stat_key(source), "output_stat": _stat_key(output),
-                "seconds": time.monotonic() - started}
+                "source_stat": _stat_key(source), "output_stat": _stat_key(output)}
     except ConversionError as e:
         return {"source": source, "error": str(e)}
     except Exception as e:  # one broken file must not stop the delivery
@@ -243,7 +234,7 @@ class Manifest:
     def save(self):
         data = {"version": MANIFEST_VERSION, "settings": self.settings, "images": self.entries}
         ensure_parent(self.path)
-        _write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
+        write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
 
 
 def plan(src, dest, output_extension, manifest):

@@ -160,7 +160,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, write_atomically
 
 DEFAULT_BODY = "All fruits are uploaded to our website successfully. A detailed list is attached to this email."
 
@@ -182,10 +182,7 @@ class SentLog:
     def add(self, key, message_id):
         self.keys[key] = message_id
         ensure_parent(self.path)
-        temporary = self.path + ".tmp"
-        with open(temporary, "w") as handle:
-            json.dump(self.keys, handle, indent=1, sort_keys=True)
-        os.replace(temporary, self.path)
+        write_atomically(self.path, json.dumps(self.keys, indent=1, sort_keys=True).encode())
 
 
 def _body(params):

@@ -10,16 +10,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, exclusive
+from ansible_collections.fruitstore.catalog.plugins.module_utils._products import read_delivery
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import (
+    StoreClient,
     StoreError,
     StoreUnreachable,
     file_sha256,
     same_product,
+    store_argument_spec,
 )
 
 CREATE = "create"
@@ -147,3 +151,99 @@ def import_products(client, journal, products, workers):
         for product, upload in zip(to_create, uploads):
             upload.result()
             run.create_product(product)
+
+
+def upload_argument_spec():
+    """The options of the modules that upload a delivery (doc fragments fruitstore.catalog._upload and _store)."""
+    spec = store_argument_spec()
+    spec.update(
+        descriptions_dir=dict(type="path", required=True),
+        journal=dict(type="path", default="~/.local/state/fruitstore/uploads.jsonl"),
+    )
+    return spec
+
+
+_PUBLIC_KEYS = ("name", "weight", "description", "image_name", "source", "action", "error")
+
+
+def _summary(products, problems, client):
+    def public(product):
+        entry = {key: product[key] for key in _PUBLIC_KEYS if key in product}
+        entry["image"] = product["image_path"]
+        return entry
+
+    by_action = {}
+    for product in products:
+        by_action.setdefault(product["action"], []).append(product)
+    in_store = [p for p in products if p["action"] in (CREATE, PRESENT)]
+    errors = problems + [{"source": p["source"], "name": p["name"], "error": p["error"]} for p in by_action.get(FAILED, [])]
+    # What the supplier's report and mail are about: one fingerprint per distinct outcome of an import.
+    fingerprint = hashlib.sha256(json.dumps([[p["name"], p["weight"]] for p in in_store]).encode()).hexdigest()
+    return dict(
+        products=sorted([public(p) for p in products] + [dict(problem, action=FAILED) for problem in problems],
+                        key=lambda entry: os.path.splitext(os.path.basename(entry["source"]))[0]),
+        created=[p["name"] for p in by_action.get(CREATE, [])],
+        present=[p["name"] for p in by_action.get(PRESENT, [])],
+        conflicts=[{"name": p["name"], "source": p["source"], "error": p["error"]} for p in by_action.get(CONFLICT, [])],
+        errors=errors,
+        in_store=[{"name": p["name"], "weight": p["weight"], "image": p["image_path"]} for p in in_store],
+        total_weight=sum(p["weight"] for p in in_store),
+        fingerprint=fingerprint,
+        posts=client.posts,
+    )
+
+
+def _diff(store_products, created):
+    def lines(items):
+        return "".join("%s, %s lbs, %s\n" % (p["name"], p["weight"], p["image_name"]) for p in items)
+
+    before = lines(store_products)
+    return {"before_header": "store products", "after_header": "store products after the import",
+            "before": before, "after": before + lines(created)}
+
+
+def plan_against_store(client, products):
+    """Read what the store has (one GET) and plan each product against it; return the store's products."""
+    store_products = client.list_products()
+    plan(products, store_products)
+    return store_products
+
+
+def upload_delivery(module, images, workers):
+    """Bring the delivery into the store as the module's upload options say (check mode: look only).
+
+    images: the converted images, paired with the descriptions by file stem. Returns the result: changed,
+    products, created, present, conflicts, errors, in_store, total_weight, fingerprint, posts, and the diff when
+    asked for. Fails the module only when the store cannot be read at all."""
+    params = module.params
+    if not os.path.isdir(params["descriptions_dir"]):
+        module.fail_json(msg="descriptions_dir %s is not a directory" % params["descriptions_dir"])
+    products, problems = read_delivery(params["descriptions_dir"], images)
+    workers = max(1, workers)
+    try:
+        client = StoreClient(params, pool_size=workers)
+        journal = UploadJournal(params["journal"], client.base)
+    except StoreError as e:
+        module.fail_json(msg=str(e))
+    except (OSError, ValueError) as e:
+        module.fail_json(msg="Cannot read the upload journal %s: %s" % (params["journal"], e))
+    try:
+        if module.check_mode:
+            store_products = plan_against_store(client, products)
+        else:
+            with exclusive(params["journal"]):
+                store_products = plan_against_store(client, products)
+                import_products(client, journal, products, workers)
+    except (StoreError, OSError) as e:
+        module.fail_json(msg="Cannot import into the store: %s" % e)
+    finally:
+        client.close()
+
+    result = _summary(products, problems, client)
+    created = [p for p in products if p["action"] == CREATE]
+    result["changed"] = bool(created) or any(p.get("image_uploaded") for p in products)
+    if module._diff:
+        result["diff"] = _diff(store_products, created)
+    for conflict in result["conflicts"]:
+        module.warn("%s: %s" % (conflict["source"], conflict["error"]))
+    return result

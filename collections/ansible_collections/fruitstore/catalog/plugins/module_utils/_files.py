@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import tempfile
+import time
 
 
 def ensure_parent(path):
@@ -15,6 +18,28 @@ def ensure_parent(path):
     directory = os.path.dirname(path)
     if directory and not os.path.isdir(directory):
         os.makedirs(directory, 0o700)
+
+
+@contextlib.contextmanager
+def exclusive(path, timeout=600):
+    """Hold the lock file path + '.lock' (created with its directory when missing) for the block.
+
+    Two imports of the same delivery must not interleave: a playbook killed in the middle leaves its module
+    running to the end (Ansible runs modules in a session of their own), and a re-run started meanwhile would
+    post what the first one is about to post. The lock is released when the holder exits, even killed."""
+    lock_path = path + ".lock"
+    ensure_parent(lock_path)
+    with open(lock_path, "a") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise OSError("another import of this delivery has held %s for over %d s" % (lock_path, timeout))
+                time.sleep(0.1)
+        yield
 
 
 def write_atomically(path, data):

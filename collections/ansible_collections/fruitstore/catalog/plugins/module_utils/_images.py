@@ -19,7 +19,7 @@ import time
 import traceback
 import warnings
 
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, write_atomically
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, exclusive, write_atomically
 
 try:
     from PIL import Image, ImageOps
@@ -316,3 +316,104 @@ def run(jobs, workers):
     chunksize = max(1, min(16, len(jobs) // (processes * 8)))
     with context.Pool(processes=processes) as pool:
         yield from pool.imap_unordered(convert_one, jobs, chunksize=chunksize)
+
+
+def conversion_argument_spec():
+    """The conversion options every converting module shares (doc fragment fruitstore.catalog._conversion)."""
+    return dict(
+        dest=dict(type="path"),
+        size=dict(type="list", elements="int", default=[600, 400]),
+        quality=dict(type="int", default=85),
+        background=dict(type="str", default="white"),
+        max_pixels=dict(type="int", default=100000000),
+        manifest=dict(type="path"),
+        progress_log=dict(type="path"),
+    )
+
+
+def _settings(module):
+    params = module.params
+    if len(params["size"]) != 2 or min(params["size"]) < 1:
+        module.fail_json(msg="size must be two positive numbers, width and height, not %s" % params["size"])
+    if not 1 <= params["quality"] <= 95:
+        module.fail_json(msg="quality must be between 1 and 95, not %d" % params["quality"])
+    try:
+        background = parse_colour(params["background"])
+    except ConversionError as e:
+        module.fail_json(msg="background: %s" % e)
+    return {"size": list(params["size"]), "quality": params["quality"], "background": list(background),
+            "max_pixels": params["max_pixels"]}
+
+
+def _check_directories(module, src, dest):
+    if not os.path.isdir(src):
+        module.fail_json(msg="src %s is not a directory" % src)
+    if not os.path.isdir(dest):
+        module.fail_json(msg="dest %s is not a directory" % dest)
+    if not module.check_mode and not os.access(dest, os.W_OK):
+        module.fail_json(msg="dest %s is not writable" % dest)
+
+
+def convert_directory(module, src, workers):
+    """Convert the images of src as the module's conversion options say (check mode: plan only).
+
+    Returns the result: changed, images (every output, up to date or just written), converted, unchanged,
+    not_images, errors (each a source and its cause; the module decides whether they fail it), workers, and
+    the diff when asked for."""
+    params = module.params
+    dest = params["dest"] or src
+    _check_directories(module, src, dest)
+    settings = _settings(module)
+    manifest_path = params["manifest"] or os.path.join(dest, ".fruitstore-images.json")
+    if module.check_mode:
+        return _convert(module, src, dest, Manifest(manifest_path, settings), settings, workers)
+    try:
+        with exclusive(manifest_path):
+            return _convert(module, src, dest, Manifest(manifest_path, settings), settings, workers)
+    except OSError as e:
+        module.fail_json(msg="Cannot convert the images of %s: %s" % (src, e))
+
+
+def _convert(module, src, dest, manifest, settings, workers):
+    params = module.params
+    to_convert, current, not_images, errors = plan(src, dest, ".jpeg", manifest)
+    workers = workers or os.cpu_count() or 1
+    converted = [{"source": path, "output": output} for _name, path, output in to_convert]
+    outputs = [item["output"] for item in current] + [item["output"] for item in converted]
+    changed = bool(to_convert)
+    if not module.check_mode and to_convert:
+        names = {path: name for name, path, _output in to_convert}
+        jobs = [(path, output, manifest.previous_sha256(name), settings) for name, path, output in to_convert]
+        converted, changed = [], False
+        outputs = [item["output"] for item in current]
+        progress = ProgressLog(params["progress_log"], len(jobs))
+        for result in run(jobs, workers):
+            progress.advance()
+            if "error" in result:
+                errors.append(result)
+                continue
+            manifest.record(names[result["source"]], result)
+            outputs.append(result["output"])
+            changed = changed or result["rewritten"]
+            if result["rewritten"]:
+                converted.append({"source": result["source"], "output": result["output"]})
+        try:
+            manifest.save()
+        except OSError as e:
+            module.fail_json(msg="Cannot write the manifest %s: %s" % (manifest.path, e))
+        converted.sort(key=lambda item: item["source"])
+        errors.sort(key=lambda item: item["source"])
+
+    outputs.sort()
+    result = dict(changed=changed, images=outputs, converted=converted, unchanged=len(current),
+                  not_images=not_images, errors=errors, workers=workers)
+    if module._diff:
+        result["diff"] = {"before": "".join(item["output"] + "\n" for item in current),
+                          "after": "".join(path + "\n" for path in outputs),
+                          "before_header": "%s (up to date)" % dest, "after_header": "%s (after conversion)" % dest}
+    return result
+
+
+def errors_message(errors, what):
+    """'N <what> could not be ...: source: cause; ...', the message of a module failing on item errors."""
+    return "%d %s: %s" % (len(errors), what, "; ".join("%s: %s" % (item["source"], item["error"]) for item in errors))

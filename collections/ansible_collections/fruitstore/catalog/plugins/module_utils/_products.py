@@ -82,7 +82,7 @@ def read_delivery(descriptions_dir, image_paths):
                 raise DescriptionError("an image without a description (%s.txt is missing)" % stem)
             if stem not in images:
                 raise DescriptionError("a description without an image (no converted image %s.*)" % stem)
-            with open(descriptions[stem], "rb") as handle:
+            with open(descriptions[stem], "rb", buffering=0) as handle:
                 product = parse_description(decode(handle.read()))
             image_name = stored_name(os.path.basename(images[stem]))
             if not image_name or len(image_name) > IMAGE_NAME_MAX:
@@ -99,8 +99,9 @@ def read_delivery(descriptions_dir, image_paths):
 def files_by_stem(directory, extension):
     """{stem: path} of the visible files of directory with that extension (any case)."""
     found = {}
-    for name in os.listdir(directory):
-        stem, ext = os.path.splitext(name)
-        if ext.lower() == extension and not name.startswith(".") and os.path.isfile(os.path.join(directory, name)):
-            found[stem] = os.path.join(directory, name)
+    with os.scandir(directory) as entries:  # knows each entry's type without a stat per file
+        for entry in entries:
+            stem, ext = os.path.splitext(entry.name)
+            if ext.lower() == extension and not entry.name.startswith(".") and entry.is_file():
+                found[stem] = entry.path
     return found

@@ -16,11 +16,13 @@ description:
     description and image is left alone. A product whose name is there with other data is reported as a conflict and
     never posted, because the store has no update and every POST adds a row.
   - Images are uploaded with C(POST upload/) before their products with C(POST fruits/). A local journal
-    (O(journal)) remembers uploaded images, so an import cut short and run again uploads nothing twice.
+    (O(journal)) remembers uploaded images, so an import cut short and run again uploads nothing twice. Two uploads
+    with the same journal never interleave; the second waits for the first, up to ten minutes.
   - A description that cannot be read, or a product the store refuses, is reported with its file and cause. The other
     products are still uploaded. The module then fails, unless O(fail_on_item_errors=false).
   - Runs on the control node, where Python has C(requests).
 extends_documentation_fragment:
+  - fruitstore.catalog._upload
   - fruitstore.catalog._store
   - fruitstore.catalog._attributes
 attributes:
@@ -33,10 +35,6 @@ attributes:
   idempotent:
     support: full
 options:
-  descriptions_dir:
-    description: Directory of the description files, C(<stem>.txt).
-    type: path
-    required: true
   images:
     description:
       - The converted images, C(<stem>.jpeg), as RV(fruitstore.catalog.image_convert#module:images) returns them.
@@ -48,11 +46,6 @@ options:
   images_dir:
     description: Directory of the converted images; its C(*.jpeg) files are used as O(images).
     type: path
-  journal:
-    description:
-      - File where uploaded images are recorded, per store. Keep it between runs. The directory is created when missing.
-    type: path
-    default: ~/.local/state/fruitstore/uploads.jsonl
   workers:
     description: How many images are uploaded at the same time.
     type: int
@@ -148,6 +141,14 @@ total_weight:
   returned: always
   type: int
   sample: 2790
+fingerprint:
+  description:
+    - SHA-256 of the names and weights in RV(in_store). Two runs that leave the same products of the delivery in the
+      store have the same fingerprint, so that a report or a mail about them can be sent once (see
+      M(fruitstore.catalog.report_mail)'s O(fruitstore.catalog.report_mail#module:once_key)).
+  returned: always
+  type: str
+  sample: 9f2c0e0b5d1f3a7c8e4b6d2a1f0c9e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e
 posts:
   description: Number of POST requests sent to the store.
   returned: always
@@ -160,58 +161,15 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
-from ansible_collections.fruitstore.catalog.plugins.module_utils._products import files_by_stem, read_delivery
-from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import (
-    REQUESTS_IMPORT_ERROR,
-    StoreClient,
-    StoreError,
-    store_argument_spec,
-)
-
-_PUBLIC_KEYS = ("name", "weight", "description", "image_name", "source", "action", "error")
-
-
-def _summary(products, problems, client):
-    def public(product):
-        entry = {key: product[key] for key in _PUBLIC_KEYS if key in product}
-        entry["image"] = product["image_path"]
-        return entry
-
-    by_action = {}
-    for product in products:
-        by_action.setdefault(product["action"], []).append(product)
-    in_store = [{"name": p["name"], "weight": p["weight"], "image": p["image_path"]}
-                for p in products if p["action"] in (sync.CREATE, sync.PRESENT)]
-    errors = problems + [{"source": p["source"], "name": p["name"], "error": p["error"]} for p in by_action.get(sync.FAILED, [])]
-    return dict(
-        products=sorted([public(p) for p in products] + [dict(problem, action=sync.FAILED) for problem in problems],
-                        key=lambda entry: os.path.splitext(os.path.basename(entry["source"]))[0]),
-        created=[p["name"] for p in by_action.get(sync.CREATE, [])],
-        present=[p["name"] for p in by_action.get(sync.PRESENT, [])],
-        conflicts=[{"name": p["name"], "source": p["source"], "error": p["error"]} for p in by_action.get(sync.CONFLICT, [])],
-        errors=errors,
-        in_store=in_store,
-        total_weight=sum(p["weight"] for p in in_store),
-        posts=client.posts,
-    )
-
-
-def _diff(store_products, created):
-    def lines(items):
-        return "".join("%s, %s lbs, %s\n" % (p["name"], p["weight"], p["image_name"]) for p in items)
-
-    before = lines(store_products)
-    return {"before_header": "store products", "after_header": "store products after the import",
-            "before": before, "after": before + lines(created)}
+from ansible_collections.fruitstore.catalog.plugins.module_utils._products import files_by_stem
+from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
 
 
 def main():
-    argument_spec = store_argument_spec()
+    argument_spec = sync.upload_argument_spec()
     argument_spec.update(
-        descriptions_dir=dict(type="path", required=True),
         images=dict(type="list", elements="path"),
         images_dir=dict(type="path"),
-        journal=dict(type="path", default="~/.local/state/fruitstore/uploads.jsonl"),
         workers=dict(type="int", default=4),
         fail_on_item_errors=dict(type="bool", default=True),
     )
@@ -222,42 +180,16 @@ def main():
     if REQUESTS_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     params = module.params
-    for option in ("descriptions_dir", "images_dir"):
-        if params[option] is not None and not os.path.isdir(params[option]):
-            module.fail_json(msg="%s %s is not a directory" % (option, params[option]))
     images = params["images"]
     if images is None:
+        if not os.path.isdir(params["images_dir"]):
+            module.fail_json(msg="images_dir %s is not a directory" % params["images_dir"])
         images = files_by_stem(params["images_dir"], ".jpeg").values()
 
-    products, problems = read_delivery(params["descriptions_dir"], images)
-    workers = max(1, params["workers"])
-    try:
-        client = StoreClient(params, pool_size=workers)
-        journal = sync.UploadJournal(params["journal"], client.base)
-    except StoreError as e:
-        module.fail_json(msg=str(e))
-    except (OSError, ValueError) as e:
-        module.fail_json(msg="Cannot read the upload journal %s: %s" % (params["journal"], e))
-    try:
-        store_products = client.list_products()
-        sync.plan(products, store_products)
-        if not module.check_mode:
-            sync.import_products(client, journal, products, workers)
-    except StoreError as e:
-        module.fail_json(msg="Cannot import into the store: %s" % e)
-    finally:
-        client.close()
-
-    result = _summary(products, problems, client)
-    created = [p for p in products if p["action"] == sync.CREATE]
-    result["changed"] = bool(created) or any(p.get("image_uploaded") for p in products)
-    if module._diff:
-        result["diff"] = _diff(store_products, created)
-    for conflict in result["conflicts"]:
-        module.warn("%s: %s" % (conflict["source"], conflict["error"]))
+    result = sync.upload_delivery(module, images, params["workers"])
     if result["errors"] and params["fail_on_item_errors"]:
         module.fail_json(msg="%d of %d products could not be imported: %s" % (
-            len(result["errors"]), len(products) + len(problems),
+            len(result["errors"]), len(result["products"]),
             "; ".join("%s: %s" % (item["source"], item["error"]) for item in result["errors"])), **result)
     module.exit_json(**result)
 

@@ -1,0 +1,94 @@
+# Copyright (c) fruitstore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# The store is faked here; the supplier import's integration tests run this module against the real store.
+
+from __future__ import annotations
+
+import pytest
+
+Image = pytest.importorskip("PIL.Image")
+
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync  # noqa: E402
+from ansible_collections.fruitstore.catalog.plugins.modules import delivery_import  # noqa: E402
+
+from .conftest import AnsibleFailJson  # noqa: E402
+
+
+class FakeStore:
+    """What a store holds, and the client the module talks to it with."""
+
+    products = []
+    images = []
+
+    def __init__(self, params, pool_size=4):
+        self.base = params["store_url"]
+        self.posts = 0
+
+    def list_products(self):
+        return [dict(product) for product in FakeStore.products]
+
+    def media_matches(self, image_name, sha256):
+        return None
+
+    def upload_image(self, path, image_name, sha256):
+        FakeStore.images.append(image_name)
+        self.posts += 1
+
+    def create_product(self, product):
+        FakeStore.products.append({key: product[key] for key in ("name", "weight", "description", "image_name")})
+        self.posts += 1
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def store(monkeypatch):
+    FakeStore.products, FakeStore.images = [], []
+    monkeypatch.setattr(_catalog_sync, "StoreClient", FakeStore)
+    return FakeStore
+
+
+@pytest.fixture
+def delivery(tmp_path):
+    images, descriptions = tmp_path / "images", tmp_path / "descriptions"
+    images.mkdir()
+    descriptions.mkdir()
+    for number, name in enumerate(("Apple", "Kiwi", "Mango"), 1):
+        Image.new("RGBA", (300, 200), (number * 60, 80, 40, 255)).save(images / ("%03d.tiff" % number))
+        (descriptions / ("%03d.txt" % number)).write_text("%s\n%d lbs\nFresh.\n" % (name, number * 100))
+    return {"images_dir": str(images), "descriptions_dir": str(descriptions), "size": [60, 40],
+            "manifest": str(tmp_path / "state" / "images.json"), "journal": str(tmp_path / "state" / "uploads.jsonl"),
+            "store_url": "http://store.test/"}
+
+
+def test_check_mode_predicts_and_changes_nothing(run_module, store, delivery, tmp_path):
+    predicted = run_module(delivery_import, delivery, check_mode=True)
+    assert predicted["changed"] and len(predicted["conversion"]["converted"]) == 3
+    assert predicted["created"] == ["Apple", "Kiwi", "Mango"] and predicted["posts"] == 0
+    assert store.products == [] and not list((tmp_path / "images").glob("*.jpeg"))
+
+
+def test_import_then_nothing_to_do(run_module, store, delivery):
+    done = run_module(delivery_import, delivery)
+    assert done["changed"] and done["posts"] == 6 and done["total_weight"] == 600
+    assert [p["name"] for p in store.products] == ["Apple", "Kiwi", "Mango"]
+    assert sorted(store.images) == ["001.jpeg", "002.jpeg", "003.jpeg"]  # uploaded on several threads
+    assert [p["action"] for p in done["products"]] == ["create"] * 3
+
+    again = run_module(delivery_import, dict(delivery, return_products="changed"))
+    assert not again["changed"] and again["posts"] == 0 and again["present"] == ["Apple", "Kiwi", "Mango"]
+    assert again["conversion"]["unchanged"] == 3 and "products" not in again
+    assert again["fingerprint"] == done["fingerprint"] and again["total_weight"] == 600
+
+
+def test_a_broken_image_is_named_and_the_rest_is_imported(run_module, store, delivery, tmp_path):
+    (tmp_path / "images" / "002.tiff").write_text("not a picture")
+    with pytest.raises(AnsibleFailJson) as failure:
+        run_module(delivery_import, delivery)
+    result = failure.value.args[0]
+    assert [p["name"] for p in store.products] == ["Apple", "Mango"]
+    assert [error["source"].rsplit("/", 1)[1] for error in result["errors"]] == ["002.tiff", "002.txt"]
+    assert "2 items of the delivery could not be imported" in result["msg"] and "002.tiff" in result["msg"]

@@ -90,6 +90,7 @@ def test_one_mail_with_the_report_attached(imported):
     body = message.get_body(("plain",)).get_content()
     assert "All fruits are uploaded to our website successfully. A detailed list is attached to this email." in body
     assert "2,790 lbs" in body
+    assert "Mail:     sent to supplier@example.com" in imported["first"].output
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_filename() == "processed.pdf"
@@ -103,6 +104,7 @@ def test_second_run_changes_nothing_and_posts_nothing(imported):
     assert second.recap["changed"] == 0, second.output
     assert imported["store"].requests("POST") == imported["posts_after_first"]
     assert len(imported["posts_after_first"]) == 20  # 10 images and 10 products, each once
+    assert "Mail:     already sent to supplier@example.com for this import" in second.output
 
 
 def test_check_mode_on_an_empty_store_predicts_and_touches_nothing(store_factory, delivery, mail_server):
@@ -113,6 +115,7 @@ def test_check_mode_on_an_empty_store_predicts_and_touches_nothing(store_factory
     assert result.recap["changed"] >= 4
     assert "Products: 10 new (would be posted)" in result.output
     assert "Images:   10 would be converted" in result.output
+    assert "Mail:     would be sent to supplier@example.com" in result.output
     assert store.requests("POST") == []
     assert sorted(path.name for path in (delivery / "images").iterdir()) == before
     assert not (delivery.parent / "processed.pdf").exists()

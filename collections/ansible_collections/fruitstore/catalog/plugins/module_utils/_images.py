@@ -365,17 +365,18 @@ def convert_directory(module, src, workers):
     _check_directories(module, src, dest)
     settings = _settings(module)
     manifest_path = params["manifest"] or os.path.join(dest, ".fruitstore-images.json")
-    if module.check_mode:
-        return _convert(module, src, dest, Manifest(manifest_path, settings), settings, workers)
+    if module.check_mode:  # reads only: no lock to take
+        return _convert(module, src, dest, manifest_path, settings, workers)
     try:
         with exclusive(manifest_path):
-            return _convert(module, src, dest, Manifest(manifest_path, settings), settings, workers)
+            return _convert(module, src, dest, manifest_path, settings, workers)
     except OSError as e:
         module.fail_json(msg="Cannot convert the images of %s: %s" % (src, e))
 
 
-def _convert(module, src, dest, manifest, settings, workers):
+def _convert(module, src, dest, manifest_path, settings, workers):
     params = module.params
+    manifest = Manifest(manifest_path, settings)
     to_convert, current, not_images, errors = plan(src, dest, ".jpeg", manifest)
     workers = workers or os.cpu_count() or 1
     converted = [{"source": path, "output": output} for _name, path, output in to_convert]
@@ -415,5 +416,5 @@ def _convert(module, src, dest, manifest, settings, workers):
 
 
 def errors_message(errors, what):
-    """'N <what> could not be ...: source: cause; ...', the message of a module failing on item errors."""
+    """The message of a module that fails on item errors: '<count> <what>: <source>: <cause>; ...'."""
     return "%d %s: %s" % (len(errors), what, "; ".join("%s: %s" % (item["source"], item["error"]) for item in errors))

@@ -204,6 +204,12 @@ def run_command(command, service_pids=(), memory_marker=None):
     return result, "".join(lines)
 
 
+def image_convert(arguments, memory=False):
+    """The collection's conversion alone, as users run a module: `ansible localhost -m ...image_convert`."""
+    return run_command(["ansible", "localhost", "-m", "fruitstore.catalog.image_convert", "-a", json.dumps(arguments)],
+                       memory_marker="AnsiballZ_image_convert" if memory else None)
+
+
 def least_disturbed(attempt, what):
     """Run attempt() (-> a result dict with seconds and foreign_cpu) until it is undisturbed, within bounds."""
     results = []
@@ -272,9 +278,7 @@ class Bench:
             (delivery / ".fruitstore").mkdir()
             deliveries.warm(deliveries.delivery_images(delivery))
             arguments = {"src": str(delivery / "images"), "manifest": str(delivery / ".fruitstore" / "images.json")}
-            result, output = run_command(["ansible", "localhost", "-m", "fruitstore.catalog.image_convert",
-                                          "-a", json.dumps(arguments)],
-                                         memory_marker="AnsiballZ_image_convert" if memory else None)
+            result, output = image_convert(arguments, memory)
             check(result["returncode"] == 0, "the image_convert module failed", output)
             manifest = json.loads((delivery / ".fruitstore" / "images.json").read_text())
             check(len(manifest["images"]) == count and len(list((delivery / "images").glob("*.jpeg"))) == count,
@@ -290,8 +294,7 @@ class Bench:
         def attempt():
             empty = self.fresh("convert-module-empty") / "images"
             empty.mkdir()
-            result, output = run_command(["ansible", "localhost", "-m", "fruitstore.catalog.image_convert",
-                                          "-a", json.dumps({"src": str(empty)})])
+            result, output = image_convert({"src": str(empty)})
             check(result["returncode"] == 0, "the image_convert module failed on an empty directory", output)
             self.done(empty)
             return result

@@ -202,13 +202,6 @@ def _diff(store_products, created):
             "before": before, "after": before + lines(created)}
 
 
-def plan_against_store(client, products):
-    """Read what the store has (one GET) and plan each product against it; return the store's products."""
-    store_products = client.list_products()
-    plan(products, store_products)
-    return store_products
-
-
 def upload_delivery(module, images, workers):
     """Bring the delivery into the store as the module's upload options say (check mode: look only).
 
@@ -228,11 +221,10 @@ def upload_delivery(module, images, workers):
     except (OSError, ValueError) as e:
         module.fail_json(msg="Cannot read the upload journal %s: %s" % (params["journal"], e))
     try:
-        if module.check_mode:
-            store_products = plan_against_store(client, products)
-        else:
-            with exclusive(params["journal"]):
-                store_products = plan_against_store(client, products)
+        with exclusive(params["journal"], check_mode=module.check_mode):
+            store_products = client.list_products()
+            plan(products, store_products)
+            if not module.check_mode:
                 import_products(client, journal, products, workers)
     except (StoreError, OSError) as e:
         module.fail_json(msg="Cannot import into the store: %s" % e)

@@ -21,12 +21,16 @@ def ensure_parent(path):
 
 
 @contextlib.contextmanager
-def exclusive(path, timeout=600):
+def exclusive(path, timeout=600, check_mode=False):
     """Hold the lock file path + '.lock' (created with its directory when missing) for the block.
 
     Two imports of the same delivery must not interleave: a playbook killed in the middle leaves its module
     running to the end (Ansible runs modules in a session of their own), and a re-run started meanwhile would
-    post what the first one is about to post. The lock is released when the holder exits, even killed."""
+    post what the first one is about to post. The lock is released when the holder exits, even killed.
+    In check mode, which only reads, nothing is locked and no lock file is created."""
+    if check_mode:
+        yield
+        return
     lock_path = path + ".lock"
     ensure_parent(lock_path)
     with open(lock_path, "a") as handle:

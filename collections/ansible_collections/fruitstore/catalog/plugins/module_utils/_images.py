@@ -365,10 +365,8 @@ def convert_directory(module, src, workers):
     _check_directories(module, src, dest)
     settings = _settings(module)
     manifest_path = params["manifest"] or os.path.join(dest, ".fruitstore-images.json")
-    if module.check_mode:  # reads only: no lock to take
-        return _convert(module, src, dest, manifest_path, settings, workers)
     try:
-        with exclusive(manifest_path):
+        with exclusive(manifest_path, check_mode=module.check_mode):
             return _convert(module, src, dest, manifest_path, settings, workers)
     except OSError as e:
         module.fail_json(msg="Cannot convert the images of %s: %s" % (src, e))

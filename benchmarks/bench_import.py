@@ -381,6 +381,16 @@ class Bench:
             again = least_disturbed(lambda: self.timed_import("playbook", delivery, store, mail),
                                     "re-run with nothing new")
             check(again["store_products"] == count, "the re-run changed the store")
+
+            def without_state():
+                shutil.rmtree(delivery / ".fruitstore")
+                return self.timed_import("playbook", delivery, store, mail)
+
+            # The store alone says what is there: the conversion is done again, nothing is posted or mailed.
+            no_state = least_disturbed(without_state, "re-run without the state directory")
+            check(no_state["store_products"] == count and no_state["posts"] == 0 and no_state["mails"] == 0,
+                  "the re-run without the state directory posted %d and mailed %d" % (no_state["posts"],
+                                                                                     no_state["mails"]))
             added = [count]
 
             def one_more():
@@ -395,7 +405,7 @@ class Bench:
             mail.stop()
             store.stop()
         self.done(delivery)
-        return {"count": count, "first": first, "nothing_new": again, "one_new": plus_one}
+        return {"count": count, "first": first, "nothing_new": again, "no_state": no_state, "one_new": plus_one}
 
 
 def _nothing(_):
@@ -563,6 +573,13 @@ def targets(results):
         found.append(("re-run of %d with one new product: POSTs" % rerun["count"], "2",
                       "%d (%.1f s)" % (rerun["one_new"]["posts"], rerun["one_new"]["seconds"]),
                       rerun["one_new"]["posts"] == 2))
+        if "no_state" in rerun:
+            no_state = rerun["no_state"]
+            found.append(("re-run of %d with the state directory deleted: POSTs, mails" % rerun["count"], "0, 0",
+                          "%d, %d (%.1f s against %.1f s with it)" % (no_state["posts"], no_state["mails"],
+                                                                     no_state["seconds"],
+                                                                     rerun["nothing_new"]["seconds"]),
+                          no_state["posts"] == 0 and no_state["mails"] == 0))
     memory = sorted(results["memory"], key=lambda row: row["count"])
     if len(memory) >= 2:
         ratio = memory[-1]["peak_rss_mb"] / memory[0]["peak_rss_mb"]
@@ -625,16 +642,21 @@ def table(results):
         add("| run | time | share of the first run | POSTs | mails |")
         add("| --- | ---: | ---: | ---: | ---: |")
         for key, label in (("first", "first import"), ("nothing_new", "again, nothing new"),
+                           ("no_state", "again, state directory deleted (the store alone says what is there)"),
                            ("one_new", "again, one new product")):
+            if key not in rerun:
+                continue  # results of an earlier version
             r = rerun[key]
             add("| %s | %.2f s%s | %.1f%% | %d | %d |" % (label, r["seconds"], _disturbed(r),
                                                        100 * r["seconds"] / rerun["first"]["seconds"], r["posts"],
                                                        r["mails"]))
         add("")
         runs = [row["playbook"] for row in results["import"] if row["count"] >= 200]
-        runs += [rerun[key] for key in ("first", "nothing_new", "one_new")]
+        labels = (("first", "first import of %d" % rerun["count"]), ("nothing_new", "again, nothing new"),
+                  ("no_state", "again, no state directory"), ("one_new", "again, one new product"))
+        runs += [rerun[key] for key, _label in labels if key in rerun]
         headers = ["import of %d" % row["count"] for row in results["import"] if row["count"] >= 200]
-        headers += ["first import of %d" % rerun["count"], "again, nothing new", "again, one new product"]
+        headers += [label for key, label in labels if key in rerun]
         add(task_table(runs, headers))
     if results["memory"]:
         add("### 4. Peak memory of the conversion (RSS summed over the module's processes)")

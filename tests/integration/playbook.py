@@ -36,7 +36,7 @@ def environment():
 
 def import_command(delivery, store, mail, *options, **variables):
     settings = dict(supplier_dir=str(delivery), store_url=store.url + "/", smtp_host=mail.host, smtp_port=mail.port,
-                    report_path=str(delivery.parent / "processed.pdf"), report_recipient="supplier@example.com")
+                    report_recipient="supplier@example.com")
     settings.update(variables)
     return ["ansible-playbook", str(REPO / "playbooks" / "import_supplier.yml"), "-e", json.dumps(settings)] + list(options)
 

@@ -84,7 +84,7 @@ def test_the_delivery_page_shows_each_picture_beside_its_description(browser, im
 def test_the_report_renders_as_a_page_with_content(imported, tmp_path):
     _store, delivery = imported
     subprocess.run(["pdftoppm", "-r", "70", "-png", "-f", "1", "-l", "1", "-singlefile",
-                    str(delivery.parent / "processed.pdf"), str(tmp_path / "report")], check=True)
+                    str(delivery / "processed.pdf"), str(tmp_path / "report")], check=True)
     with Image.open(tmp_path / "report.png") as page:
         greyscale = page.convert("L")
         assert greyscale.getextrema()[0] < 100, "dark text on the page"

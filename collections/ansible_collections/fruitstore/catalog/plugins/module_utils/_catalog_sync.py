@@ -5,8 +5,9 @@
 # PRIVATE to the fruitstore.catalog collection; not a public API.
 #
 # Bringing a delivery into the store: decide per product what the store lacks (plan), then
-# upload what is missing (apply). The store cannot tell which images it holds (its media may not
-# be served), so a local journal remembers every image this collection uploaded.
+# upload what is missing (apply). A product's identity in the store is its image name (see
+# _products.image_name_for): the store's own rows, read on every run, say what is there; the
+# local upload journal only bridges the moment between an image's upload and its product's POST.
 
 from __future__ import annotations
 
@@ -28,92 +29,166 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api impo
 
 CREATE = "create"
 PRESENT = "present"
+LISTED = "listed"
 CONFLICT = "conflict"
 FAILED = "failed"
 
+# What to do with a product whose name the store already lists from another delivery (a restock).
+RESTOCK_CHOICES = ("keep", "add", "refuse")
+
 
 class UploadJournal:
-    """Append-only record of the images uploaded to a store: one JSON line {store, image_name, sha256} each."""
+    """Append-only record of the images uploaded to a store whose product is not posted yet.
+
+    One JSON line {store, image_name, sha256} per upload, and the same with posted: true once the product is in.
+    Only an upload without its product counts: it bridges a run cut short between the two POSTs. Once the
+    product is posted, the store's own list says what is there."""
 
     def __init__(self, path, store):
         self.path = path
         self.store = store
-        self.uploaded = set()
+        self.pending = set()
+        self.posted = set()  # image names whose product was posted from here
         if os.path.exists(path):
             with open(path) as handle:
                 for line in handle:
                     try:
                         entry = json.loads(line)
                         if entry["store"] == store:
-                            self.uploaded.add((entry["image_name"], entry["sha256"]))
+                            key = (entry["image_name"], entry["sha256"])
+                            if entry.get("posted"):
+                                self.pending.discard(key)
+                                self.posted.add(entry["image_name"])
+                            else:
+                                self.pending.add(key)
                     except (ValueError, KeyError, TypeError):
                         continue  # a line cut short by a crash
 
     def has(self, image_name, sha256):
-        return (image_name, sha256) in self.uploaded
+        """Whether this image was uploaded and its product not posted yet."""
+        return (image_name, sha256) in self.pending
 
-    def record(self, image_name, sha256):
-        self.uploaded.add((image_name, sha256))
+    def record(self, image_name, sha256, posted=False):
+        key = (image_name, sha256)
+        if posted:
+            self.pending.discard(key)
+            self.posted.add(image_name)
+        else:
+            self.pending.add(key)
+        entry = {"store": self.store, "image_name": image_name, "sha256": sha256}
+        if posted:
+            entry["posted"] = True
         ensure_parent(self.path)
         with open(self.path, "a") as handle:
-            handle.write(json.dumps({"store": self.store, "image_name": image_name, "sha256": sha256}) + "\n")
+            handle.write(json.dumps(entry) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
 
 
-def plan(products, store_products):
-    """Give each product an action: create it, it is already present, or it conflicts."""
-    by_name = {}
+def _describe(stored):
+    return "%s lbs, image %s" % (stored.get("weight"), stored.get("image_name"))
+
+
+def plan(products, store_products, restock="keep"):
+    """Give each product an action from what the store lists.
+
+    A row with the product's own image name is this very item: present when its data is the same, a conflict when
+    the item changed after it was imported (the store has no update). Otherwise a row with the same name comes
+    from another delivery (or was added by hand): the restock rule says whether the store keeps its row (listed),
+    gains a second one (create) or the product is refused (conflict). Anything else is created."""
+    by_image, by_name = {}, {}
     for stored in store_products:
-        by_name.setdefault(stored.get("name"), []).append(stored)
-    referenced_images = set(stored.get("image_name") for stored in store_products)
+        by_image.setdefault(stored.get("image_name"), stored)
+        by_name.setdefault(stored.get("name"), stored)
     for product in products:
-        same_name = by_name.get(product["name"], [])
-        if any(same_product(stored, product) for stored in same_name):
-            product["action"] = PRESENT
-        elif same_name:
-            stored = same_name[0]
-            product["action"] = CONFLICT
-            product["error"] = ("the store cannot update '%s' (it has %s lbs, %s; the delivery says %s lbs, %s): "
-                                "not posted" % (product["name"], stored.get("weight"), stored.get("image_name"),
-                                                product["weight"], product["image_name"]))
-        elif product["image_name"] in referenced_images:
-            product["action"] = CONFLICT
-            product["error"] = ("the image name %s is already used by another product in the store; rename the image"
-                                % product["image_name"])
+        own = by_image.get(product["image_name"])
+        other = by_name.get(product["name"])
+        if own is not None:
+            if same_product(own, product):
+                product["action"] = PRESENT
+            else:
+                product["action"] = CONFLICT
+                product["error"] = ("changed since it was imported: the store has '%s', %s; the delivery now says '%s', "
+                                    "%s lbs. The store cannot update a product: change it in the store's admin"
+                                    % (own.get("name"), _describe(own), product["name"], product["weight"]))
+        elif other is not None and restock != "add":
+            if restock == "keep":
+                product["action"] = LISTED
+                product["note"] = ("the store already lists '%s' (%s) from another delivery; kept as it is"
+                                   % (product["name"], _describe(other)))
+            else:
+                product["action"] = CONFLICT
+                product["error"] = ("the store already lists '%s' (%s) from another delivery, and restock is 'refuse'"
+                                    % (product["name"], _describe(other)))
         else:
             product["action"] = CREATE
     return products
 
 
-def _needs_upload(client, journal, product):
+def _media_statuses(client, names, workers):
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(client.media_status, names))
+
+
+def find_missing_pictures(client, products, store_products, workers, first=8):
+    """Mark the present products whose picture the store has lost (its /media/ answers 404): action stays
+    present, with missing_picture set. Returns whether the store serves pictures at all: True when any picture
+    answered, None when none did (a store without /media/, whose pictures cannot be seen, so none is missing).
+    When the first few of ours all answer 404, a few other products' pictures tell whether any is served before
+    the rest of ours are asked."""
+    present = [product for product in products if product["action"] == PRESENT]
+    if not present:
+        return None
+    names = [product["image_name"] for product in present]
+    statuses = _media_statuses(client, names[:first], workers)
+    if 200 not in statuses:
+        ours = set(names)
+        others = [stored.get("image_name") for stored in reversed(store_products)
+                  if stored.get("image_name") and stored.get("image_name") not in ours][:3]
+        if 200 not in _media_statuses(client, others, workers):
+            return None
+    statuses += _media_statuses(client, names[first:], workers)
+    for product, status in zip(present, statuses):
+        if status == 404:
+            product["missing_picture"] = True
+    return True
+
+
+def _needs_upload(client, journal, product, media_served):
     product["sha256"] = file_sha256(product["image_path"])
-    if journal.has(product["image_name"], product["sha256"]):
-        return False
+    if product.get("missing_picture"):
+        return True  # the store answered 404 for it a moment ago
     served = client.media_matches(product["image_name"], product["sha256"])
     if served is False:
-        raise StoreError("the store already holds a different image named %s; an upload would be stored under "
-                         "a random name, so rename the image" % product["image_name"])
-    return not served
+        raise StoreError("the store already holds a different image named %s, so an upload would be stored under "
+                         "another name; remove that file from the store's media" % product["image_name"])
+    if served:
+        return False
+    # Not served: on a store that serves pictures it is missing; on one that may not, an upload of this run's
+    # predecessor that was cut short before its product's POST must not be sent again.
+    return media_served or not journal.has(product["image_name"], product["sha256"])
 
 
 class _Import:
-    """Uploads the images of the products to create on a pool of threads and posts each product as soon as
-    its image is in, one after the other, so that the store lists them in delivery order. Once the store
-    stops answering, the rest fail at once instead of waiting out their retries."""
+    """Uploads the images of the products to create (and the lost pictures of present ones) on a pool of
+    threads and posts each product as soon as its image is in, one after the other, so that the store lists
+    them in delivery order. Once the store stops answering, the rest fail at once instead of waiting out their
+    retries."""
 
-    def __init__(self, client, journal):
+    def __init__(self, client, journal, media_served):
         self.client = client
         self.journal = journal
+        self.media_served = media_served
         self.unreachable = None
 
     def upload_image(self, product):
         if self.unreachable:
             return
         try:
-            if _needs_upload(self.client, self.journal, product):
+            if _needs_upload(self.client, self.journal, product, self.media_served):
                 self.client.upload_image(product["image_path"], product["image_name"], product["sha256"])
-                self.journal.record(product["image_name"], product["sha256"])
+                if product["action"] == CREATE:  # a lost picture's product is in the store already
+                    self.journal.record(product["image_name"], product["sha256"])
                 product["image_uploaded"] = True
         except StoreUnreachable as e:
             self.unreachable = self.unreachable or e
@@ -123,12 +198,13 @@ class _Import:
 
     def create_product(self, product):
         if product["action"] != CREATE:
-            return  # its image failed
+            return  # present (its picture only), or its image failed
         if self.unreachable:
             self._fail(product, "not posted, the store stopped answering: %s" % self.unreachable)
             return
         try:
             self.client.create_product(product)
+            self.journal.record(product["image_name"], product["sha256"], posted=True)
         except StoreUnreachable as e:
             self.unreachable = e
             self._fail(product, str(e))
@@ -141,14 +217,14 @@ class _Import:
         product["error"] = error
 
 
-def import_products(client, journal, products, workers):
-    """Bring the products planned for creation into the store: images at most `workers` at a time,
-    products in order, each right after its image."""
-    run = _Import(client, journal)
-    to_create = [product for product in products if product["action"] == CREATE]
+def import_products(client, journal, products, workers, media_served=None):
+    """Bring the products planned for creation into the store, and the lost pictures of present ones:
+    images at most `workers` at a time, products in order, each right after its image."""
+    run = _Import(client, journal, media_served)
+    work = [product for product in products if product["action"] == CREATE or product.get("missing_picture")]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        uploads = [pool.submit(run.upload_image, product) for product in to_create]
-        for product, upload in zip(to_create, uploads):
+        uploads = [pool.submit(run.upload_image, product) for product in work]
+        for product, upload in zip(work, uploads):
             upload.result()
             run.create_product(product)
 
@@ -159,23 +235,27 @@ def upload_argument_spec():
     spec.update(
         descriptions_dir=dict(type="path", required=True),
         journal=dict(type="path", default="~/.local/state/fruitstore/uploads.jsonl"),
+        delivery_id=dict(type="str"),
+        restock=dict(type="str", choices=list(RESTOCK_CHOICES), default="keep"),
     )
     return spec
 
 
-_PUBLIC_KEYS = ("name", "weight", "description", "image_name", "source", "action", "error")
+_PUBLIC_KEYS = ("name", "weight", "description", "image_name", "source", "action", "error", "note")
 
 
 def _summary(products, problems, client):
     def public(product):
         entry = {key: product[key] for key in _PUBLIC_KEYS if key in product}
         entry["image"] = product["image_path"]
+        if product.get("missing_picture"):
+            entry["picture_restored"] = True
         return entry
 
     by_action = {}
     for product in products:
         by_action.setdefault(product["action"], []).append(product)
-    in_store = [p for p in products if p["action"] in (CREATE, PRESENT)]
+    in_store = [p for p in products if p["action"] in (CREATE, PRESENT, LISTED)]
     errors = problems + [{"source": p["source"], "name": p["name"], "error": p["error"]} for p in by_action.get(FAILED, [])]
     # What the supplier's report and mail are about: one fingerprint per distinct outcome of an import.
     fingerprint = hashlib.sha256(json.dumps([[p["name"], p["weight"]] for p in in_store]).encode()).hexdigest()
@@ -184,6 +264,8 @@ def _summary(products, problems, client):
                         key=lambda entry: os.path.splitext(os.path.basename(entry["source"]))[0]),
         created=[p["name"] for p in by_action.get(CREATE, [])],
         present=[p["name"] for p in by_action.get(PRESENT, [])],
+        listed=[{"name": p["name"], "source": p["source"], "note": p["note"]} for p in by_action.get(LISTED, [])],
+        pictures_restored=[p["image_name"] for p in by_action.get(PRESENT, []) if p.get("missing_picture")],
         conflicts=[{"name": p["name"], "source": p["source"], "error": p["error"]} for p in by_action.get(CONFLICT, [])],
         errors=errors,
         in_store=[{"name": p["name"], "weight": p["weight"], "image": p["image_path"]} for p in in_store],
@@ -202,30 +284,39 @@ def _diff(store_products, created):
             "before": before, "after": before + lines(created)}
 
 
+def default_delivery_id(descriptions_dir):
+    """The delivery's directory, the parent of its descriptions, as an absolute path without links."""
+    return os.path.dirname(os.path.realpath(descriptions_dir.rstrip(os.sep) or os.sep))
+
+
 def upload_delivery(module, images, workers):
     """Bring the delivery into the store as the module's upload options say (check mode: look only).
 
     images: the converted images, paired with the descriptions by file stem. Returns the result: changed,
-    products, created, present, conflicts, errors, in_store, total_weight, fingerprint, posts, and the diff when
-    asked for. Fails the module only when the store cannot be read at all."""
+    products, created, present, listed, pictures_restored, conflicts, errors, in_store, total_weight, fingerprint,
+    posts, and the diff when asked for. Fails the module only when the store cannot be read at all."""
     params = module.params
     if not os.path.isdir(params["descriptions_dir"]):
         module.fail_json(msg="descriptions_dir %s is not a directory" % params["descriptions_dir"])
-    products, problems = read_delivery(params["descriptions_dir"], images)
+    delivery_id = params["delivery_id"] or default_delivery_id(params["descriptions_dir"])
+    products, problems = read_delivery(params["descriptions_dir"], images, delivery_id)
     workers = max(1, workers)
     try:
         client = StoreClient(params, pool_size=workers)
-        journal = UploadJournal(params["journal"], client.base)
     except StoreError as e:
         module.fail_json(msg=str(e))
-    except (OSError, ValueError) as e:
-        module.fail_json(msg="Cannot read the upload journal %s: %s" % (params["journal"], e))
     try:
+        # Two imports of the same delivery wait for each other; the second then sees what the first did.
         with exclusive(params["journal"], check_mode=module.check_mode):
+            try:
+                journal = UploadJournal(params["journal"], client.base)
+            except (OSError, ValueError) as e:
+                module.fail_json(msg="Cannot read the upload journal %s: %s" % (params["journal"], e))
             store_products = client.list_products()
-            plan(products, store_products)
+            plan(products, store_products, params["restock"])
+            media_served = find_missing_pictures(client, products, store_products, workers)
             if not module.check_mode:
-                import_products(client, journal, products, workers)
+                import_products(client, journal, products, workers, media_served)
     except (StoreError, OSError) as e:
         module.fail_json(msg="Cannot import into the store: %s" % e)
     finally:
@@ -233,7 +324,10 @@ def upload_delivery(module, images, workers):
 
     result = _summary(products, problems, client)
     created = [p for p in products if p["action"] == CREATE]
-    result["changed"] = bool(created) or any(p.get("image_uploaded") for p in products)
+    result["changed"] = bool(created) or bool(result["pictures_restored"]) or any(p.get("image_uploaded")
+                                                                                  for p in products)
+    result["delivery_id"] = delivery_id
+    result["journal_posted"] = sum(1 for product in products if product["image_name"] in journal.posted)
     if module._diff:
         result["diff"] = _diff(store_products, created)
     for conflict in result["conflicts"]:

@@ -17,6 +17,7 @@ from html import escape
 STATUS = {
     "create": ("in the store", "present"),
     "present": ("in the store", "present"),
+    "listed": ("already listed by another delivery", "present"),
     "conflict": ("not posted", "refused"),
     "failed": ("failed", "refused"),
 }
@@ -48,6 +49,8 @@ def _status(product, preview):
 def _article(page_dir, product, preview):
     label, css = _status(product, preview)
     why = '<p class="why">%s</p>' % escape(product["error"]) if product.get("error") else ""
+    if product.get("note"):
+        why += "<p>%s</p>" % escape(product["note"])
     weight = "%s lbs" % product["weight"] if product.get("weight") is not None else ""
     return ('<article>%s<div><h2>%s</h2><p class="weight">%s</p><p>%s</p>'
             '<span class="status %s">%s</span>%s<p><small>%s</small></p></div></article>'

@@ -411,8 +411,3 @@ def _convert(module, src, dest, manifest_path, settings, workers):
                           "after": "".join(path + "\n" for path in outputs),
                           "before_header": "%s (up to date)" % dest, "after_header": "%s (after conversion)" % dest}
     return result
-
-
-def errors_message(errors, what):
-    """The message of a module that fails on item errors: '<count> <what>: <source>: <cause>; ...'."""
-    return "%d %s: %s" % (len(errors), what, "; ".join("%s: %s" % (item["source"], item["error"]) for item in errors))

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 
@@ -66,11 +67,20 @@ def stored_name(file_name):
     return cleaned
 
 
-def read_delivery(descriptions_dir, image_paths):
+def image_name_for(delivery_id, stem, extension):
+    """The name a product's picture has in the store: its file stem, cleaned as the store cleans names, and a token
+    of the delivery and the stem, so that deliveries numbered alike (every supplier starts at 001) never share or
+    take each other's names, and the same item of the same delivery has the same name on every run, on any host."""
+    token = hashlib.sha256(("%s\0%s" % (delivery_id, stem)).encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    stem = stored_name(stem)[:IMAGE_NAME_MAX - len(token) - 1 - len(extension)]
+    return "%s-%s%s" % (stem, token, extension) if stem else token + extension
+
+
+def read_delivery(descriptions_dir, image_paths, delivery_id):
     """Pair every description with its converted image (by file stem).
 
     Returns (products, problems): products sorted by file stem, each with name, weight,
-    description, image_path, image_name and source; problems as {'source', 'error'}.
+    description, image_path, image_name (see image_name_for) and source; problems as {'source', 'error'}.
     """
     products, problems = [], []
     images = dict((os.path.splitext(os.path.basename(path))[0], path) for path in image_paths)
@@ -84,14 +94,12 @@ def read_delivery(descriptions_dir, image_paths):
                 raise DescriptionError("a description without an image (no converted image %s.*)" % stem)
             with open(descriptions[stem], "rb", buffering=0) as handle:
                 product = parse_description(decode(handle.read()))
-            image_name = stored_name(os.path.basename(images[stem]))
-            if not image_name or len(image_name) > IMAGE_NAME_MAX:
-                raise DescriptionError("image file name '%s' cannot be stored (empty or over %d characters once cleaned)"
-                                       % (os.path.basename(images[stem]), IMAGE_NAME_MAX))
+            extension = stored_name(os.path.splitext(images[stem])[1].lower())
         except (DescriptionError, OSError) as e:
             problems.append({"source": source, "error": str(e)})
             continue
-        product.update(image_path=images[stem], image_name=image_name, source=descriptions[stem])
+        product.update(image_path=images[stem], image_name=image_name_for(delivery_id, stem, extension),
+                       source=descriptions[stem])
         products.append(product)
     return products, problems
 
@@ -105,3 +113,8 @@ def files_by_stem(directory, extension):
             if ext.lower() == extension and not entry.name.startswith(".") and entry.is_file():
                 found[stem] = entry.path
     return found
+
+
+def errors_message(errors, what):
+    """The message of a module that fails on item errors: '<count> <what>: <source>: <cause>; ...'."""
+    return "%d %s: %s" % (len(errors), what, "; ".join("%s: %s" % (item["source"], item["error"]) for item in errors))

@@ -141,6 +141,10 @@ class StoreClient:
             raise StoreError("GET %s answered %s, not a list of products" % (response.url, type(products).__name__))
         return products
 
+    def media_status(self, image_name):
+        """The HTTP status of the picture's URL under /media/images/: 200 there, 404 missing (or not served)."""
+        return self._request("HEAD", "media/images/" + quote(image_name)).status_code
+
     def media_matches(self, image_name, sha256):
         """True when the store serves an image by that name with these bytes, False when it serves
         other bytes, None when it does not serve it (absent, or a store without a media server)."""

@@ -18,11 +18,14 @@ description:
   - Converts the images of O(images_dir) on O(image_workers) processes, only those that are new or changed (see
     O(manifest)). Each becomes an RGB JPEG of O(size), C(<stem>.jpeg).
   - Then reads every description of O(descriptions_dir), pairs it with its JPEG by file stem, and brings into the store
-    what it does not have yet. One C(GET fruits/) tells what the store has. A product with another name is posted
-    (image first); a product the store has with other data is a conflict and never posted, because the store has no
-    update.
-  - An image that cannot be converted, a description that cannot be read and a product the store refuses are reported
-    with their file and cause, and the rest is still imported. The module then fails, unless
+    what it does not have yet. One C(GET fruits/) tells what the store has; each product is known there by its
+    picture's name (see O(delivery_id)), so deliveries numbered alike never meet. A new product is posted (image
+    first); a product of this delivery that changed since it was imported is a conflict and never posted, because the
+    store has no update; a product whose name the store lists from another delivery follows O(restock).
+  - A product already in the store whose picture the store lost (its C(/media/) answers 404) gets its picture uploaded
+    again under its own name. A store that does not serve C(/media/) cannot show that, and its pictures are trusted.
+  - An image that cannot be converted, a description that cannot be read, a product the store refuses and a conflict
+    are reported with their file and cause, and the rest is still imported. The module then fails, unless
     O(fail_on_item_errors=false). A re-run picks up exactly what is missing.
   - Two imports with the same O(manifest) or O(journal) never interleave; the second waits for the first, up to ten
     minutes. This matters when a playbook is killed, because Ansible leaves its module running to the end.
@@ -64,7 +67,8 @@ options:
     default: always
   fail_on_item_errors:
     description:
-      - Fail when any image, description or product could not be imported (after the others were imported).
+      - Fail when any image, description or product could not be imported, conflicts included (after the others were
+        imported).
       - Set to V(false) to get the results, including RV(errors), and decide in a later task.
     type: bool
     default: true
@@ -139,14 +143,15 @@ conversion:
       sample: 2
 products:
   description:
-    - One entry per product of the delivery, in file order, with what was done (C(action)) create, present, conflict
-      or failed, and why (C(error)). A description that could not be read has only C(source), C(action) and C(error).
+    - One entry per product of the delivery, in file order, with what was done (C(action)) create, present, listed,
+      conflict or failed, and why (C(error), or C(note) for listed); C(picture_restored) when its lost picture was
+      uploaded again. A description that could not be read has only C(source), C(action) and C(error).
     - The products in the store after the import are those with the action create or present.
   returned: always, unless O(return_products=changed) and nothing changed
   type: list
   elements: dict
   sample:
-    - {name: Apple, weight: 500, description: Crisp., image_name: 001.jpeg, image: /data/images/001.jpeg,
+    - {name: Apple, weight: 500, description: Crisp., image_name: 001-5f1c9a0b2e.jpeg, image: /data/images/001.jpeg,
        source: /data/descriptions/001.txt, action: create}
 created:
   description: Names of the products posted to the store (in check mode, that would be posted).
@@ -160,10 +165,42 @@ present:
   type: list
   elements: str
 conflicts:
-  description: Products whose name the store already has with other data; not posted.
+  description:
+    - Products left out because the store cannot take them as they are, with the cause; not posted. A product of this
+      delivery that changed after it was imported, or (with O(restock=refuse)) one whose name the store lists from
+      another delivery.
   returned: always
   type: list
   elements: dict
+listed:
+  description:
+    - Products whose name the store already lists from another delivery, kept as the store has them
+      (O(restock=keep)); not posted, with a C(note) saying what the store lists.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: Apple, source: /data/descriptions/001.txt, note: "the store already lists 'Apple' (500 lbs, ...)"}]
+pictures_restored:
+  description:
+    - Image names of products already in the store whose picture the store had lost (its C(/media/) answered 404),
+      uploaded again under the same name by this run (in check mode, that would be).
+  returned: always
+  type: list
+  elements: str
+  sample: [003-5f1c9a0b2e.jpeg]
+journal_posted:
+  description:
+    - How many of the delivery's products O(journal) records as posted into this store from this host, by this run or
+      an earlier one. A report owed for them can be sent even when the run that posted them was cut short; when the
+      journal was lost it is 0 and nothing is reported again.
+  returned: always
+  type: int
+  sample: 10
+delivery_id:
+  description: The delivery's identity in the store, O(delivery_id) or its default.
+  returned: always
+  type: str
+  sample: /srv/deliveries/acme/2026-11-20
 errors:
   description:
     - Every item that could not be imported, with its file and the cause, images and descriptions alike. A product whose
@@ -193,6 +230,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
+from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
 
 
@@ -224,9 +262,9 @@ def main():
         result["diff"] = diffs
     if params["return_products"] == "changed" and not result["changed"]:
         del result["products"]
-    if result["errors"] and params["fail_on_item_errors"]:
-        module.fail_json(msg=images.errors_message(result["errors"], "items of the delivery could not be imported"),
-                         **result)
+    left_out = result["errors"] + result["conflicts"]
+    if left_out and params["fail_on_item_errors"]:
+        module.fail_json(msg=errors_message(left_out, "items of the delivery could not be imported"), **result)
     module.exit_json(**result)
 
 

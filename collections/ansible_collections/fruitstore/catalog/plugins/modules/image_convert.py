@@ -113,6 +113,7 @@ workers:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
+from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
 
 
 def main():
@@ -127,7 +128,7 @@ def main():
         module.fail_json(msg=missing_required_lib("Pillow"), exception=images.PIL_IMPORT_ERROR)
     result = images.convert_directory(module, module.params["src"], module.params["workers"])
     if result["errors"] and module.params["fail_on_item_errors"]:
-        module.fail_json(msg=images.errors_message(result["errors"], "images could not be converted"), **result)
+        module.fail_json(msg=errors_message(result["errors"], "images could not be converted"), **result)
     module.exit_json(**result)
 
 

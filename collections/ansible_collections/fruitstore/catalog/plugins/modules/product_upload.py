@@ -12,14 +12,16 @@ version_added: 1.0.0
 description:
   - Reads every product description of a supplier delivery (three lines, name, weight such as C(500 lbs), description),
     pairs it with its converted image, and brings into the store what it does not have yet.
-  - Looks before it posts. One C(GET fruits/) tells what the store has. A product already there with the same name, weight,
-    description and image is left alone. A product whose name is there with other data is reported as a conflict and
-    never posted, because the store has no update and every POST adds a row.
-  - Images are uploaded with C(POST upload/) before their products with C(POST fruits/). A local journal
-    (O(journal)) remembers uploaded images, so an import cut short and run again uploads nothing twice. Two uploads
-    with the same journal never interleave; the second waits for the first, up to ten minutes.
-  - A description that cannot be read, or a product the store refuses, is reported with its file and cause. The other
-    products are still uploaded. The module then fails, unless O(fail_on_item_errors=false).
+  - Looks before it posts. One C(GET fruits/) tells what the store has; each product is known there by its picture's
+    name (see O(delivery_id)). A product already there with the same data is left alone; one of this delivery that
+    changed since it was imported is reported as a conflict and never posted, because the store has no update and
+    every POST adds a row; one whose name the store lists from another delivery follows O(restock).
+  - Images are uploaded with C(POST upload/) before their products with C(POST fruits/). A product whose picture the
+    store lost (its C(/media/) answers 404) gets it uploaded again under its own name. A local journal (O(journal))
+    bridges an import cut short between an image and its product. Two uploads with the same journal never
+    interleave; the second waits for the first, up to ten minutes.
+  - A description that cannot be read, a product the store refuses and a conflict are reported with their file and
+    cause. The other products are still uploaded. The module then fails, unless O(fail_on_item_errors=false).
   - Runs on the control node, where Python has C(requests).
 extends_documentation_fragment:
   - fruitstore.catalog._upload
@@ -52,7 +54,7 @@ options:
     default: 4
   fail_on_item_errors:
     description:
-      - Fail when any product could not be read or uploaded (after the others were uploaded).
+      - Fail when any product could not be read or uploaded, conflicts included (after the others were uploaded).
       - Set to V(false) to get the results, including RV(errors), and decide in a later task.
     type: bool
     default: true
@@ -96,13 +98,14 @@ EXAMPLES = r"""
 RETURN = r"""
 products:
   description:
-    - One entry per product of the delivery, in file order, with what was done (C(action)) create, present, conflict
-      or failed, and why (C(error)). A description that could not be read has only C(source), C(action) and C(error).
+    - One entry per product of the delivery, in file order, with what was done (C(action)) create, present, listed,
+      conflict or failed, and why (C(error), or C(note) for listed); C(picture_restored) when its lost picture was
+      uploaded again. A description that could not be read has only C(source), C(action) and C(error).
   returned: always
   type: list
   elements: dict
   sample:
-    - {name: Apple, weight: 500, description: Crisp., image_name: 001.jpeg, image: /data/images/001.jpeg,
+    - {name: Apple, weight: 500, description: Crisp., image_name: 001-5f1c9a0b2e.jpeg, image: /data/images/001.jpeg,
        source: /data/descriptions/001.txt, action: create}
     - {source: /data/descriptions/006.txt, action: failed, error: "weight 'five hundred' is not a number of lbs"}
 created:
@@ -117,11 +120,32 @@ present:
   type: list
   elements: str
 conflicts:
-  description: Products whose name the store already has with other data; not posted.
+  description:
+    - Products left out because the store cannot take them as they are, with the cause; not posted. A product of this
+      delivery that changed after it was imported, or (with O(restock=refuse)) one whose name the store lists from
+      another delivery.
   returned: always
   type: list
   elements: dict
   sample: [{name: Apple, source: /data/descriptions/001.txt, error: the store already has 'Apple' as weight 450 lbs ...}]
+listed:
+  description: As RV(fruitstore.catalog.delivery_import#module:listed) (O(restock=keep)).
+  returned: always
+  type: list
+  elements: dict
+pictures_restored:
+  description: As RV(fruitstore.catalog.delivery_import#module:pictures_restored), lost pictures uploaded again.
+  returned: always
+  type: list
+  elements: str
+journal_posted:
+  description: As RV(fruitstore.catalog.delivery_import#module:journal_posted), products O(journal) records as posted.
+  returned: always
+  type: int
+delivery_id:
+  description: The delivery's identity in the store, O(delivery_id) or its default.
+  returned: always
+  type: str
 errors:
   description: Descriptions or products that could not be read or uploaded, with the cause.
   returned: always
@@ -161,7 +185,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
-from ansible_collections.fruitstore.catalog.plugins.module_utils._products import files_by_stem
+from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message, files_by_stem
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
 
 
@@ -187,10 +211,9 @@ def main():
         images = files_by_stem(params["images_dir"], ".jpeg").values()
 
     result = sync.upload_delivery(module, images, params["workers"])
-    if result["errors"] and params["fail_on_item_errors"]:
-        module.fail_json(msg="%d of %d products could not be imported: %s" % (
-            len(result["errors"]), len(result["products"]),
-            "; ".join("%s: %s" % (item["source"], item["error"]) for item in result["errors"])), **result)
+    left_out = result["errors"] + result["conflicts"]
+    if left_out and params["fail_on_item_errors"]:
+        module.fail_json(msg=errors_message(left_out, "products could not be imported"), **result)
     module.exit_json(**result)
 
 

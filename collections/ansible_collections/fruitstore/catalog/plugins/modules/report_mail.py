@@ -16,6 +16,8 @@ description:
     when TLS was asked for.
   - Sends the same report only once. Every sent message is recorded in O(sent_log) under a key, O(once_key) or else a hash
     of the recipients, subject, body and attachments. A run that finds its key there sends nothing and reports C(ok).
+    Two runs with the same O(sent_log) take turns (a lock beside it), so the same message is never sent twice even when
+    they start at the same moment.
 extends_documentation_fragment:
   - fruitstore.catalog._attributes
 attributes:
@@ -56,6 +58,14 @@ options:
     type: list
     elements: path
     default: []
+  attachment_names:
+    description:
+      - The file names the attachments carry in the message, in the order of O(attachments); by default each file's
+        own name. A report kept per delivery at any path still reaches the supplier as V(processed.pdf).
+    type: list
+    elements: str
+    default: []
+    version_added: 1.2.0
   host:
     description: The SMTP relay.
     type: str
@@ -160,7 +170,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, write_atomically
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, exclusive, write_atomically
 
 DEFAULT_BODY = "All fruits are uploaded to our website successfully. A detailed list is attached to this email."
 
@@ -194,14 +204,18 @@ def _body(params):
 
 def _read_attachments(module):
     attachments = []
-    for path in module.params["attachments"]:
+    names = module.params["attachment_names"]
+    if len(names) > len(module.params["attachments"]):
+        module.fail_json(msg="attachment_names has %d names for %d attachments" % (
+            len(names), len(module.params["attachments"])))
+    for number, path in enumerate(module.params["attachments"]):
         if module.check_mode and not os.path.exists(path):
             # An earlier task in the same check run would have written it.
             module.warn("%s does not exist yet; it is left out of the message built in check mode" % path)
             continue
         try:
             with open(path, "rb") as handle:
-                attachments.append((os.path.basename(path), handle.read()))
+                attachments.append((names[number] if number < len(names) else os.path.basename(path), handle.read()))
         except OSError as e:
             module.fail_json(msg="Cannot attach %s: %s" % (path, e))
     return attachments
@@ -223,6 +237,7 @@ def main():
             body=dict(type="str", default=DEFAULT_BODY),
             total_weight=dict(type="int"),
             attachments=dict(type="list", elements="path", default=[]),
+            attachment_names=dict(type="list", elements="str", default=[]),
             host=dict(type="str", default="localhost"),
             port=dict(type="int", default=25),
             security=dict(type="str", choices=list(smtp.SECURITY_MODES), default="plain"),
@@ -248,6 +263,13 @@ def main():
     except smtp.MailError as e:
         module.fail_json(msg="Cannot build the report mail: %s" % e)
     key = params["once_key"] or _content_key(params["to"], params["subject"], body, attachments)
+    # Two runs of the same import must not both find the key missing and both send.
+    with exclusive(params["sent_log"], check_mode=module.check_mode):
+        _send_once(module, message, settings, key)
+
+
+def _send_once(module, message, settings, key):
+    params = module.params
     sent_log = SentLog(params["sent_log"])
     result = dict(changed=False, sent=False, recipients=params["to"], message_id=message["Message-ID"], key=key)
     if key in sent_log and not params["force"]:

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import StoreError, StoreUnreachable
 
@@ -13,23 +15,68 @@ def product(name, weight=5, image="x.jpeg"):
             "image_path": "/nonexistent/" + image}
 
 
-def test_plan_creates_what_is_missing_and_never_reposts():
-    store = [dict(product("Apple", image="001.jpeg"), id=1), dict(product("Pear", 7, "002.jpeg"), id=2)]
-    planned = sync.plan([product("Apple", image="001.jpeg"), product("Pear", 9, "009.jpeg"),
-                         product("Plum", image="002.jpeg"), product("Kiwi", image="004.jpeg")], store)
-    assert [p["action"] for p in planned] == [sync.PRESENT, sync.CONFLICT, sync.CONFLICT, sync.CREATE]
-    assert "cannot update" in planned[1]["error"]
-    assert "already used by another product" in planned[2]["error"]
+def test_plan_knows_its_own_products_by_image_name_and_never_reposts():
+    store = [dict(product("Apple", image="001-aaa.jpeg"), id=1), dict(product("Pear", 7, "002-aaa.jpeg"), id=2),
+             dict(product("Plum", image="001-bbb.jpeg"), id=3)]
+    planned = sync.plan([product("Apple", image="001-aaa.jpeg"), product("Pear", 9, "002-aaa.jpeg"),
+                         product("Kiwi", image="003-aaa.jpeg")], store)
+    assert [p["action"] for p in planned] == [sync.PRESENT, sync.CONFLICT, sync.CREATE]
+    assert "changed since it was imported" in planned[1]["error"] and "7 lbs" in planned[1]["error"]
 
 
-def test_journal_is_per_store_and_survives_a_cut_last_line(tmp_path):
+@pytest.mark.parametrize("restock, action", [("keep", sync.LISTED), ("add", sync.CREATE), ("refuse", sync.CONFLICT)])
+def test_a_name_the_store_lists_from_another_delivery_follows_the_restock_rule(restock, action):
+    store = [dict(product("Apple", 450, image="001-other.jpeg"), id=1)]
+    planned = sync.plan([product("Apple", image="001-mine.jpeg")], store, restock)
+    assert planned[0]["action"] == action
+    if action != sync.CREATE:
+        assert "450 lbs, image 001-other.jpeg" in (planned[0].get("note") or planned[0]["error"])
+
+
+def test_journal_counts_only_uploads_whose_product_is_not_posted(tmp_path):
     path = tmp_path / "journal.jsonl"
     journal = sync.UploadJournal(str(path), "http://a/")
     journal.record("001.jpeg", "abc")
+    journal.record("002.jpeg", "def")
+    journal.record("002.jpeg", "def", posted=True)
     with open(path, "a") as handle:
         handle.write('{"store": "http://a/", "image_na')
-    assert sync.UploadJournal(str(path), "http://a/").has("001.jpeg", "abc")
+    again = sync.UploadJournal(str(path), "http://a/")
+    assert again.has("001.jpeg", "abc") and not again.has("002.jpeg", "def")
     assert not sync.UploadJournal(str(path), "http://b/").has("001.jpeg", "abc")
+
+
+class MediaStore:
+    """Answers HEAD /media/images/<name> with the status given per name (404 otherwise)."""
+
+    def __init__(self, statuses):
+        self.statuses = statuses
+        self.asked = []
+
+    def media_status(self, image_name):
+        self.asked.append(image_name)
+        return self.statuses.get(image_name, 404)
+
+
+def test_a_lost_picture_is_found_when_the_store_serves_pictures():
+    products = [dict(product(name, image=name + ".jpeg"), action=sync.PRESENT) for name in ("A", "B")]
+    served = sync.find_missing_pictures(MediaStore({"A.jpeg": 200}), products, [], workers=2)
+    assert served is True
+    assert [p.get("missing_picture", False) for p in products] == [False, True]
+
+
+def test_when_none_of_ours_answers_another_product_tells_whether_pictures_are_served():
+    store_rows = [product("X", image="x.jpeg"), product("A", image="A.jpeg")]
+    products = [dict(product("A", image="A.jpeg"), action=sync.PRESENT)]
+    media = MediaStore({"x.jpeg": 200})
+    assert sync.find_missing_pictures(media, products, store_rows, workers=1) is True
+    assert products[0]["missing_picture"] and media.asked == ["A.jpeg", "x.jpeg"]
+
+
+def test_a_store_that_serves_no_picture_is_trusted():
+    products = [dict(product("A", image="A.jpeg"), action=sync.PRESENT)]
+    assert sync.find_missing_pictures(MediaStore({}), products, [product("X", image="x.jpeg")], workers=1) is None
+    assert "missing_picture" not in products[0]
 
 
 class Client:
@@ -43,6 +90,9 @@ class Client:
 
     def media_matches(self, image_name, sha256):
         return None
+
+    def media_status(self, image_name):
+        return 404
 
     def upload_image(self, path, image_name, sha256):
         failure = self.image_failures.get(image_name)
@@ -74,7 +124,9 @@ def test_products_are_posted_in_order_each_after_its_image(tmp_path):
     assert client.created == ["A", "D", "E", "F"]
     assert [item["action"] for item in items] == [sync.CREATE, sync.FAILED, sync.FAILED] + [sync.CREATE] * 3
     assert "image C.jpeg: 413 too large" in items[2]["error"]
-    assert journal.has("A.jpeg", sync.file_sha256(items[0]["image_path"])) and not journal.has("C.jpeg", "x")
+    # Posted products leave nothing pending; B's image is in, its product is not.
+    assert not journal.has("A.jpeg", sync.file_sha256(items[0]["image_path"]))
+    assert journal.has("B.jpeg", sync.file_sha256(items[1]["image_path"])) and not journal.has("C.jpeg", "x")
 
 
 def test_an_unreachable_store_stops_the_rest_at_once(tmp_path):
@@ -84,3 +136,22 @@ def test_an_unreachable_store_stops_the_rest_at_once(tmp_path):
     assert client.created == ["A"]
     assert [item["action"] for item in items] == [sync.CREATE, sync.FAILED, sync.FAILED, sync.FAILED]
     assert "stopped answering" in items[3]["error"]
+
+
+@pytest.mark.parametrize("media_served, uploaded", [(None, []), (True, ["A.jpeg"])])
+def test_a_pending_journal_entry_never_outweighs_a_store_that_shows_pictures(tmp_path, media_served, uploaded):
+    items = planned(tmp_path, ["A"])
+    journal = sync.UploadJournal(str(tmp_path / "j.jsonl"), "http://a/")
+    journal.record("A.jpeg", sync.file_sha256(items[0]["image_path"]))  # a run cut short after the upload
+    client = Client()
+    sync.import_products(client, journal, items, workers=1, media_served=media_served)
+    assert client.images == uploaded and client.created == ["A"]
+
+
+def test_a_lost_picture_is_uploaded_again_and_its_product_not_posted(tmp_path):
+    items = [dict(item, action=sync.PRESENT, missing_picture=True) for item in planned(tmp_path, ["A", "B"])]
+    client = Client()
+    sync.import_products(client, sync.UploadJournal(str(tmp_path / "j.jsonl"), "http://a/"), items, workers=2,
+                         media_served=True)
+    assert sorted(client.images) == ["A.jpeg", "B.jpeg"] and client.created == []
+    assert [item["action"] for item in items] == [sync.PRESENT, sync.PRESENT]

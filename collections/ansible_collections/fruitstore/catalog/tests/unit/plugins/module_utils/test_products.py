@@ -4,13 +4,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import (
+    IMAGE_NAME_MAX,
     DescriptionError,
     decode,
     parse_description,
     parse_weight,
+    image_name_for,
     read_delivery,
     stored_name,
 )
@@ -59,9 +63,27 @@ def test_read_delivery_pairs_by_stem_and_reports_orphans(tmp_path):
     (tmp_path / "002.txt").write_text("Pear\n5 lbs\nGreen.\n")
     (tmp_path / "004.txt").write_text("Bad\nfive hundred\nNo.\n")
     images = ["/out/001.jpeg", "/out/003.jpeg", "/out/004.jpeg"]
-    products, problems = read_delivery(str(tmp_path), images)
-    assert [(p["name"], p["image_name"], p["image_path"]) for p in products] == [("Apple", "001.jpeg", "/out/001.jpeg")]
+    products, problems = read_delivery(str(tmp_path), images, "acme/2026-11-20")
+    assert [(p["name"], p["image_name"], p["image_path"]) for p in products] == [
+        ("Apple", image_name_for("acme/2026-11-20", "001", ".jpeg"), "/out/001.jpeg")]
     errors = {problem["source"].rsplit("/", 1)[1]: problem["error"] for problem in problems}
     assert "without an image" in errors["002.txt"]
     assert "without a description" in errors["003.jpeg"]
     assert "five hundred" in errors["004.txt"]
+
+
+def test_image_names_are_unique_per_delivery_and_stem_and_stable():
+    name = image_name_for("/srv/acme/week-47", "001", ".jpeg")
+    assert re.match(r"^001-[0-9a-f]{10}\.jpeg$", name)
+    assert name == image_name_for("/srv/acme/week-47", "001", ".jpeg")
+    assert name != image_name_for("/srv/acme/week-48", "001", ".jpeg")
+    assert name != image_name_for("/srv/beta/week-47", "001", ".jpeg")
+    # Stems the store would clean to the same name still get names of their own.
+    assert image_name_for("d", "red apple", ".jpeg") != image_name_for("d", "red_apple", ".jpeg")
+    assert stored_name(image_name_for("d", "red apple", ".jpeg")) == image_name_for("d", "red apple", ".jpeg")
+
+
+def test_image_names_fit_the_store_and_survive_names_that_clean_to_nothing():
+    long_name = image_name_for("d", "x" * 300, ".jpeg")
+    assert len(long_name) == IMAGE_NAME_MAX and long_name.endswith(".jpeg")
+    assert re.match(r"^[0-9a-f]{10}\.jpeg$", image_name_for("d", "$()", ".jpeg"))

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 Image = pytest.importorskip("PIL.Image")
@@ -31,6 +33,9 @@ class FakeStore:
 
     def media_matches(self, image_name, sha256):
         return None
+
+    def media_status(self, image_name):
+        return 404
 
     def upload_image(self, path, image_name, sha256):
         FakeStore.images.append(image_name)
@@ -75,7 +80,8 @@ def test_import_then_nothing_to_do(run_module, store, delivery):
     done = run_module(delivery_import, delivery)
     assert done["changed"] and done["posts"] == 6 and done["total_weight"] == 600
     assert [p["name"] for p in store.products] == ["Apple", "Kiwi", "Mango"]
-    assert sorted(store.images) == ["001.jpeg", "002.jpeg", "003.jpeg"]  # uploaded on several threads
+    assert sorted(store.images) == [p["image_name"] for p in store.products]  # uploaded on several threads
+    assert [p["image_name"][:4] for p in store.products] == ["001-", "002-", "003-"]
     assert [p["action"] for p in done["products"]] == ["create"] * 3
 
     again = run_module(delivery_import, dict(delivery, return_products="changed"))
@@ -92,3 +98,24 @@ def test_a_broken_image_is_named_and_the_rest_is_imported(run_module, store, del
     assert [p["name"] for p in store.products] == ["Apple", "Mango"]
     assert [error["source"].rsplit("/", 1)[1] for error in result["errors"]] == ["002.tiff", "002.txt"]
     assert "2 items of the delivery could not be imported" in result["msg"] and "002.tiff" in result["msg"]
+
+
+def test_deliveries_numbered_alike_each_import_whole_and_a_rerun_without_state_posts_nothing(
+        run_module, store, delivery, tmp_path):
+    first = run_module(delivery_import, delivery)
+    second_dir = tmp_path / "second"
+    for part in ("images", "descriptions"):
+        (second_dir / part).mkdir(parents=True)
+        for source in (tmp_path / part).iterdir():
+            if source.suffix in (".tiff", ".txt"):
+                (second_dir / part / source.name).write_bytes(source.read_bytes())
+    (second_dir / "descriptions" / "001.txt").write_text("Cherry\n90 lbs\nDark.\n")
+    second = dict(delivery, images_dir=str(second_dir / "images"), descriptions_dir=str(second_dir / "descriptions"),
+                  manifest=str(second_dir / "state" / "images.json"), journal=str(second_dir / "state" / "j.jsonl"))
+    imported = run_module(delivery_import, second)
+    assert imported["created"] == ["Cherry"] and [p["name"] for p in imported["listed"]] == ["Kiwi", "Mango"]
+    assert len(set(p["image_name"] for p in store.products)) == 4 == len(store.images)
+
+    shutil.rmtree(tmp_path / "state")
+    again = run_module(delivery_import, delivery)
+    assert again["posts"] == 0 and again["present"] == first["created"]

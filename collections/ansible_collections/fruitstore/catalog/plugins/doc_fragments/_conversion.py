@@ -10,9 +10,6 @@ from __future__ import annotations
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
-  dest:
-    description: Directory for the JPEGs. Defaults to the directory of the supplier's images, next to the sources. It must exist.
-    type: path
   size:
     description: Width and height of the output, in pixels. The image is scaled to exactly this size.
     type: list
@@ -30,11 +27,4 @@ options:
     description: Images with more pixels than this are refused before they are decoded (decompression bomb protection).
     type: int
     default: 100000000
-  manifest:
-    description: File that records what was converted. Defaults to C(.fruitstore-images.json) in O(dest).
-    type: path
-  progress_log:
-    description:
-      - File to append a line to at every tenth of the conversion, so that a long run can be followed with C(tail -f).
-    type: path
 """

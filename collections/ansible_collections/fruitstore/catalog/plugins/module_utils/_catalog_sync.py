@@ -229,14 +229,20 @@ def import_products(client, journal, products, workers, media_served=None):
             run.create_product(product)
 
 
-def upload_argument_spec():
-    """The options of the modules that upload a delivery (doc fragments fruitstore.catalog._upload and _store)."""
+def upload_settings_spec():
+    """How deliveries go into the store (doc fragments fruitstore.catalog._store and _upload)."""
     spec = store_argument_spec()
+    spec.update(restock=dict(type="str", choices=list(RESTOCK_CHOICES), default="keep"))
+    return spec
+
+
+def upload_argument_spec():
+    """The options of a module that uploads one delivery (doc fragments _store, _upload and _upload_files)."""
+    spec = upload_settings_spec()
     spec.update(
         descriptions_dir=dict(type="path", required=True),
         journal=dict(type="path", default="~/.local/state/fruitstore/uploads.jsonl"),
         delivery_id=dict(type="str"),
-        restock=dict(type="str", choices=list(RESTOCK_CHOICES), default="keep"),
     )
     return spec
 
@@ -269,7 +275,7 @@ def _summary(products, problems, client):
         conflicts=[{"name": p["name"], "source": p["source"], "error": p["error"]} for p in by_action.get(CONFLICT, [])],
         errors=errors,
         in_store=[{"name": p["name"], "weight": p["weight"], "image": p["image_path"]} for p in in_store],
-        total_weight=sum(p["weight"] for p in in_store),
+        total_weight=sum(p["weight"] for p in in_store if p["action"] != LISTED),
         fingerprint=fingerprint,
         posts=client.posts,
     )

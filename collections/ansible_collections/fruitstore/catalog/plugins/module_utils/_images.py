@@ -318,17 +318,21 @@ def run(jobs, workers):
         yield from pool.imap_unordered(convert_one, jobs, chunksize=chunksize)
 
 
-def conversion_argument_spec():
-    """The conversion options every converting module shares (doc fragment fruitstore.catalog._conversion)."""
+def conversion_settings_spec():
+    """What a converted image is like (doc fragment fruitstore.catalog._conversion)."""
     return dict(
-        dest=dict(type="path"),
         size=dict(type="list", elements="int", default=[600, 400]),
         quality=dict(type="int", default=85),
         background=dict(type="str", default="white"),
         max_pixels=dict(type="int", default=100000000),
-        manifest=dict(type="path"),
-        progress_log=dict(type="path"),
     )
+
+
+def conversion_argument_spec():
+    """The options of a module that converts one directory (doc fragments _conversion and _conversion_files)."""
+    spec = conversion_settings_spec()
+    spec.update(dest=dict(type="path"), manifest=dict(type="path"), progress_log=dict(type="path"))
+    return spec
 
 
 def _settings(module):

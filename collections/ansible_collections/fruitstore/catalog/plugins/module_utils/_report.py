@@ -35,7 +35,7 @@ except ImportError:
 
 TITLE_FORMAT = "Processed Update on {date}"
 # Bump when the layout changes, so that reports rendered by an older version are rendered again.
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 PICTURE_CM = (2.4, 1.6)  # width, height of a picture in the table
 
 
@@ -50,9 +50,9 @@ def parse_date(text):
     return long_date(day)
 
 
-def fingerprint(title, products):
+def fingerprint(title, products, heading=None, listed=()):
     """What the report is made of, pictures by size and time: equal fingerprints give equal PDFs."""
-    parts = [LAYOUT_VERSION, title]
+    parts = [LAYOUT_VERSION, title, heading, [[p["name"], p["weight"]] for p in listed]]
     for product in products:
         picture = product.get("image")
         try:
@@ -80,10 +80,12 @@ def _thumbnail(path):
     return Image(buffer, width=PICTURE_CM[0] * cm, height=PICTURE_CM[1] * cm)
 
 
-def render(title, products, key=""):
-    """PDF bytes: the title, a table of the products (picture, 'name: X', 'weight: N lbs'), the total weight.
+def render(title, products, key="", heading=None, listed=()):
+    """PDF bytes: the title, a table of the products (picture, 'name: X', 'weight: N lbs'), the total weight; then
+    the products of the delivery the store already listed from another delivery, when there are any.
 
-    key is stored as the document's keywords, so that a later run can tell what a PDF was made of."""
+    heading says whose delivery it is (supplier, delivery, date). key is stored as the document's keywords, so that a
+    later run can tell what a PDF was made of."""
     styles = getSampleStyleSheet()
     body, small = styles["BodyText"], styles["Italic"]
     total = sum(product["weight"] for product in products)
@@ -99,9 +101,15 @@ def render(title, products, key=""):
         ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
         ("BACKGROUND", (0, -1), (-1, -1), colors.whitesmoke),
     ]))
-    story = [Paragraph(escape(title), styles["Title"]),
-             Paragraph("Online Fruit Store: the products of this supplier delivery now in the store.", small),
-             Spacer(1, 0.5 * cm), table]
+    story = [Paragraph(escape(title), styles["Title"])]
+    if heading:
+        story.append(Paragraph(escape(heading), styles["Heading3"]))
+    story += [Paragraph("Online Fruit Store: the products this supplier delivery brought into the store.", small),
+              Spacer(1, 0.5 * cm), table]
+    if listed:
+        story += [Spacer(1, 0.5 * cm),
+                  Paragraph("Already in the store (listed from another delivery, kept as the store has them):", body)]
+        story += [Paragraph("name: %s, weight: %d lbs" % (escape(p["name"]), p["weight"]), body) for p in listed]
     buffer = io.BytesIO()
     # invariant: fixed creation date and document ID, so the same input gives the same bytes.
     document = SimpleDocTemplate(buffer, pagesize=A4, title=title, author="Online Fruit Store", keywords=key,

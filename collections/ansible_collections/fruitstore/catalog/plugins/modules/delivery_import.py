@@ -29,15 +29,32 @@ description:
     O(fail_on_item_errors=false). A re-run picks up exactly what is missing.
   - Two imports with the same O(manifest) or O(journal) never interleave; the second waits for the first, up to ten
     minutes. This matters when a playbook is killed, because Ansible leaves its module running to the end.
+  - With O(page_path), O(report_path) and O(mail), it also writes the delivery's page and the supplier's report and
+    mails the report once, in the same call (what M(fruitstore.catalog.delivery_page),
+    M(fruitstore.catalog.report_pdf) and M(fruitstore.catalog.report_mail) do), so that a whole import costs one
+    module start.
+  - The report mail (O(mail)) goes out, with the report attached as C(processed.pdf), once the whole delivery is in the
+    store, once per outcome of an import into a store (recorded in O(sent_log); two runs take turns on the record). It
+    is owed once products of the delivery were posted from this host (the upload journal says so, even when that run
+    was killed); a run that finds the delivery in the store and no journal (deleted, another control node) does not
+    send it again. Its body states the number of products and the total weight this delivery brought into the store.
 extends_documentation_fragment:
   - fruitstore.catalog._conversion
+  - fruitstore.catalog._conversion_files
   - fruitstore.catalog._upload
+  - fruitstore.catalog._upload_files
   - fruitstore.catalog._store
+  - fruitstore.catalog._publish
+  - fruitstore.catalog._mail
   - fruitstore.catalog._attributes
 attributes:
   check_mode:
     support: full
-    details: Reports which images would be converted and which products would be posted; writes nothing, sends no POST.
+    details:
+      - Reports which images would be converted, which products would be posted and whether the report would be mailed;
+        sends no POST and no mail.
+      - Writes one file on purpose, the page at O(page_path), marked as a preview; it is how a person looks at an import
+        before it runs. The next real run writes the page again.
   diff_mode:
     support: full
     details: Lists the images that would be written and the products that would be added to the store.
@@ -62,13 +79,42 @@ options:
       - V(changed) returns it only from a run that converted or uploaded something (in check mode, that would).
         A caller that renders the delivery only after a change needs no more, and a re-run with nothing new then does
         not send thousands of products through Ansible.
+      - V(never) for a caller that has the module write the page and the report itself (O(page_path),
+        O(report_path)) and needs only the counts and the items left out.
     type: str
-    choices: [always, changed]
+    choices: [always, changed, never]
     default: always
+  page_path:
+    description:
+      - Write the delivery as one HTML page there, each product's picture beside its name, weight and description, and
+        what the import did to it (see M(fruitstore.catalog.delivery_page)). Written when it differs.
+    type: path
+    version_added: 1.2.0
+  page_title:
+    description: Title of the page.
+    type: str
+    default: Supplier delivery
+    version_added: 1.2.0
+  report_path:
+    description:
+      - Write the supplier's PDF report there (see M(fruitstore.catalog.report_pdf)), the products this delivery brought
+        into the store and their total weight, then those the store already listed. Rendered only when what it is made
+        of changed. Needed for O(mail).
+    type: path
+    version_added: 1.2.0
+  report_heading:
+    description: A line under the report's title saying whose delivery it is, for example the supplier and the delivery.
+    type: str
+    version_added: 1.2.0
+  sent_log:
+    description: The delivery's sent-mail record (see O(mail)). The directory is created when missing.
+    type: path
+    default: ~/.local/state/fruitstore/sent-mail.json
+    version_added: 1.2.0
   fail_on_item_errors:
     description:
       - Fail when any image, description or product could not be imported, conflicts included (after the others were
-        imported).
+        imported), or when the report mail could not be sent.
       - Set to V(false) to get the results, including RV(errors), and decide in a later task.
     type: bool
     default: true
@@ -82,6 +128,7 @@ seealso:
   - module: fruitstore.catalog.product_upload
   - module: fruitstore.catalog.delivery_page
   - module: fruitstore.catalog.report_pdf
+  - module: fruitstore.catalog.report_mail
 """
 
 EXAMPLES = r"""
@@ -102,6 +149,25 @@ EXAMPLES = r"""
     api_token: "{{ vault_store_token }}"
     fail_on_item_errors: false
   register: delivery
+
+- name: Import, write the page and the report, and mail the report to the supplier once, in one call
+  fruitstore.catalog.delivery_import:
+    images_dir: /srv/deliveries/acme/images
+    descriptions_dir: /srv/deliveries/acme/descriptions
+    manifest: /srv/deliveries/acme/.fruitstore/images.json
+    journal: /srv/deliveries/acme/.fruitstore/uploads.jsonl
+    store_url: http://localhost/
+    page_path: /srv/deliveries/acme/delivery.html
+    report_path: /srv/deliveries/acme/processed.pdf
+    sent_log: /srv/deliveries/acme/.fruitstore/sent-mail.json
+    mail:
+      to: [orders@acme.example]
+      host: smtp.example.com
+      port: 587
+      security: starttls
+      username: automation@example.com
+      password: "{{ vault_smtp_password }}"
+    return_products: changed
 
 - name: Import, returning the products only when something changed (nothing else to render otherwise)
   fruitstore.catalog.delivery_import:
@@ -147,7 +213,7 @@ products:
       conflict or failed, and why (C(error), or C(note) for listed); C(picture_restored) when its lost picture was
       uploaded again. A description that could not be read has only C(source), C(action) and C(error).
     - The products in the store after the import are those with the action create or present.
-  returned: always, unless O(return_products=changed) and nothing changed
+  returned: always, unless O(return_products=never), or O(return_products=changed) and nothing changed
   type: list
   elements: dict
   sample:
@@ -210,7 +276,7 @@ errors:
   elements: dict
   sample: [{source: /data/images/007.tiff, error: "cannot decode: image file is truncated"}]
 total_weight:
-  description: Sum of the weights of the delivery's products in the store, in lbs.
+  description: Sum of the weights of the products this delivery brought into the store (created or present, not listed), in lbs.
   returned: always
   type: int
   sample: 2790
@@ -219,6 +285,50 @@ fingerprint:
   returned: always
   type: str
   sample: 9f2c0e0b5d1f3a7c8e4b6d2a1f0c9e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e
+page:
+  description: The page written (O(page_path)), and whether it changed; null without O(page_path).
+  returned: always
+  type: dict
+  contains:
+    path:
+      description: Where the page is.
+      type: str
+    changed:
+      description: Whether this run wrote it (in check mode, a preview).
+      type: bool
+report:
+  description: The report (O(report_path)), and whether it changed; null without O(report_path).
+  returned: always
+  type: dict
+  contains:
+    path:
+      description: Where the report is.
+      type: str
+    changed:
+      description: Whether this run rendered it again (in check mode, would).
+      type: bool
+mail:
+  description: What became of the report mail.
+  returned: always
+  type: dict
+  contains:
+    sent:
+      description: Whether this run sent it (in check mode, would send it).
+      type: bool
+    reason:
+      description: Why it was or was not sent, for a person, for example V(already sent).
+      type: str
+    error:
+      description: Why it could not be sent, when it could not; the next run tries again.
+      type: str
+    to:
+      description: The recipients, when a mail was due.
+      type: list
+      elements: str
+    key:
+      description: The key of the mail in O(sent_log), when a mail was due.
+      type: str
+  sample: {sent: true, reason: sent, to: [orders@acme.example], key: 5d41402abc4b2a76b9719d911017c592}
 posts:
   description: Number of POST requests sent to the store.
   returned: always
@@ -229,8 +339,10 @@ posts:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
+from ansible_collections.fruitstore.catalog.plugins.module_utils._report import REPORTLAB_IMPORT_ERROR
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
 
 
@@ -239,32 +351,40 @@ def main():
         images_dir=dict(type="path", required=True),
         image_workers=dict(type="int", default=0),
         upload_workers=dict(type="int", default=4),
-        return_products=dict(type="str", choices=["always", "changed"], default="always"),
+        page_path=dict(type="path"),
+        page_title=dict(type="str", default="Supplier delivery"),
+        report_path=dict(type="path"),
+        report_heading=dict(type="str"),
+        sent_log=dict(type="path", default="~/.local/state/fruitstore/sent-mail.json"),
+        return_products=dict(type="str", choices=["always", "changed", "never"], default="always"),
         fail_on_item_errors=dict(type="bool", default=True),
     )
     argument_spec.update(images.conversion_argument_spec())
     argument_spec.update(sync.upload_argument_spec())
+    argument_spec.update(delivery.publish_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=[("url_username", "url_password")])
-    if images.PIL_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("Pillow"), exception=images.PIL_IMPORT_ERROR)
-    if REQUESTS_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+                           required_together=[("url_username", "url_password")],
+                           required_by={"mail": "report_path"})
+    for library, error in (("Pillow", images.PIL_IMPORT_ERROR), ("requests", REQUESTS_IMPORT_ERROR),
+                           ("reportlab", REPORTLAB_IMPORT_ERROR if module.params["report_path"] else None)):
+        if error:
+            module.fail_json(msg=missing_required_lib(library), exception=error)
     params = module.params
 
-    conversion = images.convert_directory(module, params["images_dir"], params["image_workers"])
-    result = sync.upload_delivery(module, conversion.pop("images"), params["upload_workers"])
+    try:
+        result = delivery.import_delivery(module, params, params["image_workers"], params["upload_workers"],
+                                          heading=params["report_heading"])
+    except delivery.DeliveryFailed as e:
+        module.fail_json(msg=str(e))
     del result["in_store"]  # in RV(products); not sent through Ansible twice
-    diffs = [diff for diff in (conversion.pop("diff", None), result.pop("diff", None)) if diff]
-    result.update(changed=conversion.pop("changed") or result["changed"], conversion=conversion,
-                  errors=conversion["errors"] + result["errors"])
-    if diffs:
-        result["diff"] = diffs
-    if params["return_products"] == "changed" and not result["changed"]:
+    if params["return_products"] == "never" or (params["return_products"] == "changed" and not result["changed"]):
         del result["products"]
     left_out = result["errors"] + result["conflicts"]
-    if left_out and params["fail_on_item_errors"]:
-        module.fail_json(msg=errors_message(left_out, "items of the delivery could not be imported"), **result)
+    if params["fail_on_item_errors"]:
+        if left_out:
+            module.fail_json(msg=errors_message(left_out, "items of the delivery could not be imported"), **result)
+        if result["mail"].get("error"):
+            module.fail_json(msg=result["mail"]["error"], **result)
     module.exit_json(**result)
 
 

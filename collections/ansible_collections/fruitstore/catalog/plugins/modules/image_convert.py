@@ -23,6 +23,7 @@ description:
     others are still converted. The module then fails, unless O(fail_on_item_errors=false).
 extends_documentation_fragment:
   - fruitstore.catalog._conversion
+  - fruitstore.catalog._conversion_files
   - fruitstore.catalog._attributes
 attributes:
   check_mode:

@@ -25,6 +25,7 @@ description:
   - Runs on the control node, where Python has C(requests).
 extends_documentation_fragment:
   - fruitstore.catalog._upload
+  - fruitstore.catalog._upload_files
   - fruitstore.catalog._store
   - fruitstore.catalog._attributes
 attributes:
@@ -161,7 +162,7 @@ in_store:
   elements: dict
   sample: [{name: Apple, weight: 500, image: /data/images/001.jpeg}]
 total_weight:
-  description: Sum of the weights in RV(in_store), in lbs.
+  description: Sum of the weights of the products this delivery brought into the store (created or present, not listed), in lbs.
   returned: always
   type: int
   sample: 2790

@@ -170,29 +170,10 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, exclusive, write_atomically
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import exclusive
+from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log import SentLog
 
 DEFAULT_BODY = "All fruits are uploaded to our website successfully. A detailed list is attached to this email."
-
-
-class SentLog:
-    """Keys of the messages already sent, in a small JSON file."""
-
-    def __init__(self, path):
-        self.path = path
-        try:
-            with open(path) as handle:
-                self.keys = json.load(handle)
-        except (OSError, ValueError):
-            self.keys = {}
-
-    def __contains__(self, key):
-        return key in self.keys
-
-    def add(self, key, message_id):
-        self.keys[key] = message_id
-        ensure_parent(self.path)
-        write_atomically(self.path, json.dumps(self.keys, indent=1, sort_keys=True).encode())
 
 
 def _body(params):

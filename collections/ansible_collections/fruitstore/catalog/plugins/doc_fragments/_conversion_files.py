@@ -1,0 +1,23 @@
+# Copyright (c) fruitstore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the fruitstore.catalog collection; not a public API.
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  dest:
+    description: Directory for the JPEGs. Defaults to the directory of the supplier's images, next to the sources. It must exist.
+    type: path
+  manifest:
+    description: File that records what was converted. Defaults to C(.fruitstore-images.json) in O(dest).
+    type: path
+  progress_log:
+    description:
+      - File to append a line to at every tenth of the conversion, so that a long run can be followed with C(tail -f).
+    type: path
+"""

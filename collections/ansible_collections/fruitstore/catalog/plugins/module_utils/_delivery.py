@@ -1,0 +1,196 @@
+# Copyright (c) fruitstore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the fruitstore.catalog collection; not a public API.
+#
+# One supplier delivery from its files to the supplier's mail, in one process: the images converted, what the store
+# lacks uploaded, the delivery's page and report written, the report mailed once. delivery_import runs it for one
+# delivery, inbox_import for every delivery waiting in a supplier's inbox, so that Ansible's cost is paid once.
+
+from __future__ import annotations
+
+import hashlib
+
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery_page as page
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _report as report
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
+from ansible_collections.fruitstore.catalog.plugins.module_utils._catalog_sync import (
+    CREATE,
+    LISTED,
+    PRESENT,
+    upload_delivery,
+)
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
+    exclusive,
+    read_bytes,
+    write_if_changed,
+)
+from ansible_collections.fruitstore.catalog.plugins.module_utils._images import convert_directory
+from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log import SentLog
+
+SUBJECT = "Upload Completed - Online Fruit Store"
+BODY = "All fruits are uploaded to our website successfully. A detailed list is attached to this email."
+ATTACHMENT = "processed.pdf"
+
+
+class DeliveryFailed(Exception):
+    """This delivery could not be imported (the store or the disk refused); the text says which and why."""
+
+
+class ForDelivery:
+    """The module as the import's helpers see it, for one delivery: that delivery's options, and a failure that ends
+    this delivery's import (DeliveryFailed) instead of the whole module, so that an inbox's other deliveries go on."""
+
+    def __init__(self, module, params, diff=False):
+        self._module = module
+        self.params = params
+        self._diff = diff
+
+    def fail_json(self, msg, **_result):
+        raise DeliveryFailed(msg)
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
+def mail_options():
+    """The report mail's settings (suboptions of O(mail)), named as report_mail names them."""
+    return dict(
+        to=dict(type="list", elements="str", required=True),
+        sender=dict(type="str", default="automation@example.com"),
+        host=dict(type="str", default="localhost"),
+        port=dict(type="int", default=25),
+        security=dict(type="str", choices=list(smtp.SECURITY_MODES), default="plain"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        timeout=dict(type="float", default=20),
+    )
+
+
+def mail_argument_spec():
+    """The option O(mail) (doc fragment fruitstore.catalog._mail)."""
+    return dict(mail=dict(type="dict", options=mail_options(), required_together=[("username", "password")]))
+
+
+def publish_argument_spec():
+    """The report and mail options of the modules that publish a delivery (doc fragments _publish and _mail)."""
+    spec = mail_argument_spec()
+    spec.update(report_date=dict(type="str"))
+    return spec
+
+
+def write_page(module, path, title, products):
+    """The page, when it differs; written in check mode too (marked a preview): it is how an import is previewed."""
+    data = to_bytes(page.render(path, title, products, preview=module.check_mode))
+    writer = ForDelivery(module, module.params)
+    writer.check_mode = False
+    return write_if_changed(writer, path, data, "delivery page")
+
+
+def write_report(module, path, date, products, heading=None):
+    """The PDF, rendered only when what it is made of changed (the key in its keywords)."""
+    title = report.TITLE_FORMAT.format(date=report.parse_date(date))
+    brought = [p for p in products if p["action"] in (CREATE, PRESENT)]
+    listed = [p for p in products if p["action"] == LISTED]
+    key = report.fingerprint(title, brought, heading, listed)
+    before = read_bytes(path)
+    if before is not None and key.encode() in before:
+        return False
+    return write_if_changed(module, path, report.render(title, brought, key, heading, listed), "report", before)
+
+
+def mail_key(fingerprint, store_url, recipients):
+    """One key per distinct outcome of an import into one store for its recipients (the sent-mail record's key)."""
+    return hashlib.sha256((fingerprint + store_url + ",".join(recipients)).encode()).hexdigest()
+
+
+def mail_once(module, settings, sent_log_path, key, brought, report_path):
+    """Mail the report unless the sent-mail record has the key; two runs take turns on the record.
+
+    Returns dict(sent, reason, message_id); with error when it could not be sent (the next run tries again)."""
+    weight = sum(product["weight"] for product in brought)
+    body = "%s\n\nUploaded by this delivery: %d products.\nTotal weight uploaded: {:,} lbs.\n".format(weight) % (
+        BODY, len(brought))
+    try:
+        with open(report_path, "rb") as handle:
+            attachments = [(ATTACHMENT, handle.read())]
+    except OSError as e:
+        if not module.check_mode:
+            return dict(sent=False, reason="not sent", error="Cannot attach the report %s: %s" % (report_path, e))
+        attachments = []  # the report this check-mode run would have rendered
+    try:
+        message = smtp.build_message(settings["sender"], settings["to"], SUBJECT, body, attachments)
+        relay = smtp.SMTPSettings(settings["host"], settings["port"], settings["security"], settings["username"],
+                                  settings["password"], settings["timeout"], settings["validate_certs"],
+                                  settings["ca_path"])
+    except smtp.MailError as e:
+        return dict(sent=False, reason="not sent", error="Cannot build the report mail: %s" % e)
+    with exclusive(sent_log_path, check_mode=module.check_mode):
+        sent_log = SentLog(sent_log_path)
+        if key in sent_log:
+            return dict(sent=False, reason="already sent", message_id=sent_log.keys[key])
+        if not module.check_mode:
+            try:
+                smtp.send(relay, message)
+            except smtp.MailError as e:
+                return dict(sent=False, reason="not sent", error="The report mail to %s was not sent: %s" % (
+                    ", ".join(settings["to"]), e))
+            try:
+                sent_log.add(key, message["Message-ID"])
+            except OSError as e:
+                error = "The report mail was sent, but recording it in %s failed: %s" % (sent_log_path, e)
+                return dict(sent=True, reason="sent", error=error)
+    return dict(sent=True, reason="sent", message_id=message["Message-ID"])
+
+
+def import_delivery(module, params, image_workers, upload_workers, heading=None):
+    """Convert, upload, write the page and the report, mail the report once, as params say (paths per delivery).
+
+    params: the module's options for this delivery, with images_dir, descriptions_dir, manifest, journal, delivery_id,
+    page_path, page_title, report_path, sent_log (any of the last four None to skip that step). Returns the result;
+    raises DeliveryFailed when the delivery could not be looked at (the store or the disk refused)."""
+    view = ForDelivery(module, params, diff=module._diff)
+    conversion = convert_directory(view, params["images_dir"], image_workers)
+    result = upload_delivery(view, conversion.pop("images"), upload_workers)
+    result["errors"] = conversion["errors"] + result["errors"]
+    diffs = [diff for diff in (conversion.pop("diff", None), result.pop("diff", None)) if diff]
+    result.update(changed=conversion.pop("changed") or result["changed"], conversion=conversion)
+    if diffs:
+        result["diff"] = diffs
+    products = result["products"]
+    brought = [p for p in products if p["action"] in (CREATE, PRESENT)]
+
+    result["page"] = result["report"] = None
+    if params.get("page_path"):
+        changed = write_page(view, params["page_path"], params["page_title"], products)
+        result["page"] = dict(path=params["page_path"], changed=changed)
+    if params.get("report_path"):
+        changed = write_report(view, params["report_path"], params["report_date"], products, heading)
+        result["report"] = dict(path=params["report_path"], changed=changed)
+        result["changed"] = result["changed"] or changed
+
+    result["mail"] = _mail(view, params, result, brought)
+    result["changed"] = result["changed"] or result["mail"]["sent"]
+    return result
+
+
+def _mail(module, params, result, brought):
+    settings = params.get("mail")
+    if not settings or not params.get("report_path"):
+        return dict(sent=False, reason="not asked for")
+    if result["errors"] or result["conflicts"]:
+        return dict(sent=False, reason="not yet: the run that imports the whole delivery sends it")
+    if not result["in_store"]:
+        return dict(sent=False, reason="no product of the delivery is in the store")
+    # Owed once products of the delivery were posted from here (the journal says so, even after a killed run): a run
+    # that finds the delivery imported and no journal (deleted, or another control node) never mails it again.
+    if not (result["created"] or result["journal_posted"]):
+        return dict(sent=False, reason="no product of this delivery was posted from this host")
+    key = mail_key(result["fingerprint"], params["store_url"], settings["to"])
+    mailed = mail_once(module, settings, params["sent_log"], key, brought, params["report_path"])
+    return dict(mailed, to=settings["to"], key=key)

@@ -1,0 +1,166 @@
+# Copyright (c) fruitstore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the fruitstore.catalog collection; not a public API.
+#
+# A supplier's inbox: which deliveries wait there, which of them are complete (the supplier has finished uploading),
+# and moving an imported one to the archive without ever losing or half-moving it.
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+
+# What the import itself writes into a delivery: never a sign that the supplier is still uploading.
+OUR_FILES = (".fruitstore", "delivery.html", "processed.pdf")
+# Left in a flat inbox while its delivery is being moved to the archive: the next run finishes the move.
+ARCHIVING = ".fruitstore-archiving"
+PARTS = ("images", "descriptions")
+
+
+class InboxError(Exception):
+    """The inbox or the archive cannot be used; the text says which and why."""
+
+
+class Delivery:
+    """One delivery of an inbox: a sub-folder with images/ and descriptions/, or the inbox itself (flat layout)."""
+
+    def __init__(self, path, name, flat):
+        self.path = path
+        self.name = name
+        self.flat = flat
+        self.oldest = self.newest = None
+        self.files = 0
+
+    def scan(self):
+        """The times of the supplier's files (not ours): when the upload began and when it last changed."""
+        times = []
+        for part in PARTS:
+            directory = os.path.join(self.path, part)
+            try:
+                entries = [entry for entry in os.scandir(directory) if not entry.name.startswith(".")]
+            except OSError:
+                continue
+            stems = {}
+            for entry in entries:
+                stem = os.path.splitext(entry.name)[0]
+                stems[stem] = stems.get(stem, 0) + 1
+            for entry in entries:
+                stem, extension = os.path.splitext(entry.name)
+                if part == "images" and extension == ".jpeg" and stems[stem] > 1:
+                    continue  # our JPEG beside its source
+                try:
+                    times.append(entry.stat(follow_symlinks=False).st_mtime)
+                except OSError:
+                    continue  # removed meanwhile
+        self.files = len(times)
+        if times:
+            self.oldest, self.newest = min(times), max(times)
+        return self
+
+    def readiness(self, now, settle_seconds, ready_marker):
+        """None when the delivery is complete, else why it waits."""
+        missing = [part for part in PARTS if not os.path.isdir(os.path.join(self.path, part))]
+        if missing:
+            return "incomplete: no %s/ yet" % " and no ".join(missing)
+        if not self.files:
+            return "empty: no files yet"
+        if ready_marker:
+            if not os.path.lexists(os.path.join(self.path, ready_marker)):
+                return "waiting for the supplier's %s" % ready_marker
+            return None
+        quiet = now - self.newest
+        if quiet < settle_seconds:
+            return "still being uploaded: changed %d s ago, taken once unchanged for %d s" % (quiet, settle_seconds)
+        return None
+
+    def received(self):
+        """When the supplier finished uploading (its newest file), as a date for people."""
+        return datetime.datetime.fromtimestamp(self.newest or time.time()).strftime("%B %d, %Y").replace(" 0", " ")
+
+
+def _flat_name(oldest):
+    """A flat inbox's delivery is named by when its upload began: every new delivery there gets a name of its own."""
+    return "received-" + datetime.datetime.fromtimestamp(oldest, datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _is_delivery(path):
+    return any(os.path.isdir(os.path.join(path, part)) for part in PARTS)
+
+
+def find(inbox, archive):
+    """The deliveries waiting in the inbox, oldest first (by when each last changed), each scanned.
+
+    Finishes first a flat delivery's move to the archive that a killed run left half done."""
+    if not os.path.isdir(inbox):
+        raise InboxError("inbox %s is not a directory" % inbox)
+    resume_archiving(inbox, archive)
+    if _is_delivery(inbox):
+        delivery = Delivery(inbox, None, flat=True).scan()
+        delivery.name = _flat_name(delivery.oldest or time.time())
+        return [delivery]
+    found = []
+    with os.scandir(inbox) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+                continue
+            found.append(Delivery(entry.path, entry.name, flat=False).scan())
+    return sorted(found, key=lambda delivery: (delivery.newest or float("inf"), delivery.name))
+
+
+def _free(path):
+    candidate, number = path, 1
+    while os.path.lexists(candidate):
+        number += 1
+        candidate = "%s-%d" % (path, number)
+    return candidate
+
+
+def archive_delivery(delivery, archive):
+    """Move an imported delivery to the archive, with its page, report and state; returns where it went.
+
+    A sub-folder moves with one rename, so it is either in the inbox or in the archive. A flat inbox's parts move
+    one by one behind a marker that names the target, so that a killed run's successor finishes the move."""
+    try:
+        os.makedirs(archive, exist_ok=True)
+        target = _free(os.path.join(archive, delivery.name))
+        if not delivery.flat:
+            os.rename(delivery.path, target)
+            return target
+        marker = os.path.join(delivery.path, ARCHIVING)
+        with open(marker, "w") as handle:
+            handle.write(target)
+        os.mkdir(target)
+        _move_parts(delivery.path, target)
+        os.remove(marker)
+        return target
+    except OSError as e:
+        if getattr(e, "errno", None) == 18:  # EXDEV
+            raise InboxError("the archive %s must be on the same file system as the inbox %s" % (archive,
+                                                                                                 delivery.path))
+        raise InboxError("Cannot move %s to the archive %s: %s" % (delivery.path, archive, e))
+
+
+def _move_parts(inbox, target):
+    for name in sorted(os.listdir(inbox)):
+        if name != ARCHIVING:
+            os.rename(os.path.join(inbox, name), os.path.join(target, name))
+
+
+def resume_archiving(inbox, archive):
+    marker = os.path.join(inbox, ARCHIVING)
+    try:
+        with open(marker) as handle:
+            target = handle.read()
+    except OSError:
+        return
+    if os.path.dirname(os.path.abspath(target)) != os.path.abspath(archive):
+        raise InboxError("%s names %s, which is not in the archive %s; move it by hand" % (marker, target, archive))
+    try:
+        os.makedirs(target, exist_ok=True)
+        _move_parts(inbox, target)
+        os.remove(marker)
+    except OSError as e:
+        raise InboxError("Cannot finish moving %s to the archive %s: %s" % (inbox, target, e))

@@ -1,0 +1,321 @@
+#!/usr/bin/python
+# Copyright (c) fruitstore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: inbox_import
+short_description: Import every complete delivery waiting in a supplier's inbox, oldest first, and archive it
+version_added: 1.2.0
+description:
+  - Looks at a supplier's inbox. It is either one delivery itself (C(images/) and C(descriptions/), the lab's layout)
+    or a folder holding one sub-folder per delivery.
+  - A delivery is taken only when it is complete, never while the supplier is still uploading. With O(ready_marker), it
+    is complete once the supplier has written that file into it; otherwise once its files have been unchanged for
+    O(settle_seconds). A delivery that is not complete is reported as waiting, with the reason, not as failed.
+  - Each complete delivery, oldest first, is imported as M(fruitstore.catalog.delivery_import) imports one, in this
+    same process - its images converted, what the store lacks uploaded, its page (C(delivery.html)) and the supplier's
+    report (C(processed.pdf)) written in the delivery, the report mailed once to O(mail.to) as
+    M(fruitstore.catalog.delivery_import) mails it. A delivery is identified in the store by the supplier and its name
+    (see O(fruitstore.catalog.delivery_import#module:delivery_id)).
+  - A delivery imported whole (every item in the store, the mail sent or not owed) then moves to O(archive) with its
+    page, its report and its state (C(.fruitstore/), what was converted, uploaded and mailed), so that the inbox shows
+    only what is pending. A delivery with an item left out stays in the inbox and is tried again by the next run.
+  - Nothing is lost or done twice when a run is killed at any point. A sub-folder moves with one rename. A flat inbox's
+    parts move one by one behind a marker (C(.fruitstore-archiving)) that the next run finds and finishes.
+  - One module call per supplier, so that Ansible's cost is paid once per supplier, not once per delivery.
+extends_documentation_fragment:
+  - fruitstore.catalog._conversion
+  - fruitstore.catalog._upload
+  - fruitstore.catalog._store
+  - fruitstore.catalog._publish
+  - fruitstore.catalog._mail
+  - fruitstore.catalog._attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Says which deliveries are complete, what would be converted, posted and mailed, and what would move to the
+        archive; sends no POST and no mail and moves nothing. Writes each complete delivery's page, marked as a preview.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: A second run finds the imported deliveries in the archive and nothing in the inbox to do.
+options:
+  inbox:
+    description: The supplier's inbox.
+    type: path
+    required: true
+  supplier:
+    description: The supplier's name, for the identity of its deliveries in the store, the page and the report.
+    type: str
+    required: true
+  archive:
+    description:
+      - Where imported deliveries go, one folder each, named after the delivery (a flat inbox's delivery after when its
+        upload began, C(received-<UTC time>)). Created when missing; on the same file system as the inbox.
+      - Defaults to a folder beside the inbox, C(<inbox>-archive).
+    type: path
+  settle_seconds:
+    description: A delivery is complete once its files have been unchanged this long (unless O(ready_marker) is set).
+    type: int
+    default: 120
+  ready_marker:
+    description:
+      - The name of a file the supplier writes into a delivery when it has finished uploading it, for example
+        V(READY). When set, a delivery is complete when the file is there, however recently its files changed.
+    type: str
+  waiting_alert_seconds:
+    description:
+      - A delivery still not complete this long after its upload began needs a person (see RV(alerts)).
+    type: int
+    default: 86400
+  image_workers:
+    description: How many processes convert images. V(0) uses every core.
+    type: int
+    default: 0
+  upload_workers:
+    description: How many images are uploaded to the store at the same time.
+    type: int
+    default: 4
+requirements:
+  - Pillow
+  - requests
+  - reportlab
+author:
+  - Fruit Store Operations (@fruitstore-ops)
+seealso:
+  - module: fruitstore.catalog.delivery_import
+"""
+
+EXAMPLES = r"""
+- name: Import what Acme has delivered, mail Acme each report, archive each imported delivery
+  fruitstore.catalog.inbox_import:
+    inbox: /srv/inbox/acme
+    supplier: acme
+    store_url: https://store.example.com/
+    api_token: "{{ vault_store_token }}"
+    mail:
+      to: [orders@acme.example]
+      host: smtp.example.com
+      port: 587
+      security: starttls
+      username: automation@example.com
+      password: "{{ vault_smtp_password }}"
+  register: acme
+
+- name: A supplier that writes READY when it has finished uploading a delivery
+  fruitstore.catalog.inbox_import:
+    inbox: /srv/inbox/beta
+    supplier: beta
+    ready_marker: READY
+    archive: /srv/archive/beta
+    store_url: http://localhost/
+"""
+
+RETURN = r"""
+deliveries:
+  description: Every delivery found in the inbox, oldest first, and what became of it.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The delivery's name (its folder, or C(received-<UTC time>) for a flat inbox).
+      type: str
+    path:
+      description: Where the delivery is now, in the archive once imported.
+      type: str
+    state:
+      description:
+        - V(imported) (whole, moved to the archive; in check mode, would be), V(waiting) (not complete yet; see
+          C(reason)) or V(failed) (an item left out or the store, relay or disk refused; it stays in the inbox).
+      type: str
+    reason:
+      description: Why it waits, or why it failed.
+      type: str
+    waiting_seconds:
+      description: For a waiting delivery, seconds since its upload began.
+      type: int
+    created:
+      description: Names of the products this run posted (in check mode, would post).
+      type: list
+      elements: str
+    present:
+      description: How many of its products were already in the store.
+      type: int
+    listed:
+      description: How many of its products the store lists from another delivery (see O(restock)).
+      type: int
+    pictures_restored:
+      description: Image names of its products whose lost picture was uploaded again.
+      type: list
+      elements: str
+    problems:
+      description: Every item left out of the store, with its file and the cause, and a report mail that failed.
+      type: list
+      elements: dict
+    total_weight:
+      description: Total weight of the products this delivery brought into the store, in lbs.
+      type: int
+    mail:
+      description: What became of the report mail (V(sent), V(already sent), ...).
+      type: str
+    posts:
+      description: POST requests sent to the store for it.
+      type: int
+  sample:
+    - {name: week-48, path: /srv/inbox-archive/acme/week-48, state: imported, created: [Cherry, Fig], present: 0,
+       listed: 1, pictures_restored: [], problems: [], total_weight: 140, mail: sent, posts: 4}
+    - {name: week-49, path: /srv/inbox/acme/week-49, state: waiting, waiting_seconds: 40,
+       reason: "still being uploaded: changed 40 s ago, taken once unchanged for 120 s"}
+alerts:
+  description:
+    - What needs a person, one entry per problem with a stable C(key) (the same problem has the same key on the next
+      run) and a C(text) for people - an item left out of the store, a delivery the store, the relay or the disk
+      refused, a delivery waiting longer than O(waiting_alert_seconds).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {key: "acme/week-48/002.txt", text: "acme, delivery week-48: 002.txt: weight 'five hundred' is not a number ..."}
+counts:
+  description: How many deliveries were imported whole and archived, are waiting, and failed.
+  returned: always
+  type: dict
+  contains:
+    imported:
+      description: Imported whole and moved to the archive (in check mode, would be).
+      type: int
+    waiting:
+      description: Not complete yet.
+      type: int
+    failed:
+      description: Failed; they stay in the inbox.
+      type: int
+  sample: {imported: 2, waiting: 1, failed: 0}
+archive:
+  description: The archive.
+  returned: always
+  type: str
+  sample: /srv/inbox/acme-archive
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _inbox as inbox
+from ansible_collections.fruitstore.catalog.plugins.module_utils._report import REPORTLAB_IMPORT_ERROR
+from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
+
+
+def _options(module, found):
+    """The options of delivery_import for one delivery of the inbox: its files, its identity, its outputs."""
+    state = os.path.join(found.path, ".fruitstore")
+    return dict(
+        module.params, images_dir=os.path.join(found.path, "images"),
+        descriptions_dir=os.path.join(found.path, "descriptions"), dest=None,
+        manifest=os.path.join(state, "images.json"),
+        progress_log=None if module.check_mode else os.path.join(state, "progress.log"),
+        journal=os.path.join(state, "uploads.jsonl"), delivery_id="%s/%s" % (module.params["supplier"], found.name),
+        page_path=os.path.join(found.path, "delivery.html"),
+        page_title="Supplier %s, delivery %s" % (module.params["supplier"], found.name),
+        report_path=os.path.join(found.path, "processed.pdf"), sent_log=os.path.join(state, "sent-mail.json"))
+
+
+def _import(module, found, archive):
+    params = _options(module, found)
+    heading = "Supplier %s, delivery %s (received %s)" % (params["supplier"], found.name, found.received())
+    entry = dict(name=found.name, path=found.path)
+    try:
+        result = delivery.import_delivery(module, params, params["image_workers"], params["upload_workers"], heading)
+    except delivery.DeliveryFailed as e:
+        return dict(entry, state="failed", reason=str(e), problems=[{"source": found.path, "error": str(e)}]), False
+    problems = result["errors"] + result["conflicts"]
+    if result["mail"].get("error"):
+        problems.append({"source": params["report_path"], "error": result["mail"]["error"]})
+    entry.update(created=result["created"], present=len(result["present"]), listed=len(result["listed"]),
+                 pictures_restored=result["pictures_restored"], problems=problems,
+                 total_weight=result["total_weight"], mail=result["mail"]["reason"], posts=result["posts"])
+    if problems:
+        left_out = result["errors"] + result["conflicts"]
+        reason = "%d item(s) left out of the store" % len(left_out) if left_out else problems[-1]["error"]
+        return dict(entry, state="failed", reason=reason), result["changed"]
+    if not module.check_mode:
+        try:
+            entry["path"] = inbox.archive_delivery(found, archive)
+        except inbox.InboxError as e:
+            return dict(entry, state="failed", reason=str(e), problems=[{"source": found.path, "error": str(e)}]), True
+    return dict(entry, state="imported"), True
+
+
+def main():
+    argument_spec = dict(
+        inbox=dict(type="path", required=True),
+        supplier=dict(type="str", required=True),
+        archive=dict(type="path"),
+        settle_seconds=dict(type="int", default=120),
+        waiting_alert_seconds=dict(type="int", default=86400),
+        ready_marker=dict(type="str"),
+        image_workers=dict(type="int", default=0),
+        upload_workers=dict(type="int", default=4),
+    )
+    argument_spec.update(images.conversion_settings_spec())
+    argument_spec.update(sync.upload_settings_spec())
+    argument_spec.update(delivery.publish_argument_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_together=[("url_username", "url_password")])
+    for library, error in (("Pillow", images.PIL_IMPORT_ERROR), ("requests", REQUESTS_IMPORT_ERROR),
+                           ("reportlab", REPORTLAB_IMPORT_ERROR)):
+        if error:
+            module.fail_json(msg=missing_required_lib(library), exception=error)
+    params = module.params
+    archive = params["archive"] or os.path.normpath(params["inbox"]) + "-archive"
+    ready_marker = params["ready_marker"]
+    if ready_marker and (os.sep in ready_marker or ready_marker in (".", "..")):
+        module.fail_json(msg="ready_marker must be a file name, not a path: %s" % ready_marker)
+
+    try:
+        found = inbox.find(params["inbox"], archive)
+    except inbox.InboxError as e:
+        module.fail_json(msg=str(e))
+    now, deliveries, changed = time.time(), [], False
+    for each in found:
+        reason = each.readiness(now, params["settle_seconds"], ready_marker)
+        if reason:
+            deliveries.append(dict(name=each.name, path=each.path, state="waiting", reason=reason,
+                                   waiting_seconds=int(now - each.oldest) if each.oldest else 0))
+            continue
+        entry, delivery_changed = _import(module, each, archive)
+        deliveries.append(entry)
+        changed = changed or delivery_changed
+    counts = {state: sum(1 for entry in deliveries if entry["state"] == state)
+              for state in ("imported", "waiting", "failed")}
+    module.exit_json(changed=changed, deliveries=deliveries, archive=archive, counts=counts,
+                     alerts=_alerts(params["supplier"], deliveries, params["waiting_alert_seconds"]))
+
+
+def _alerts(supplier, deliveries, waiting_alert_seconds):
+    alerts = []
+    for entry in deliveries:
+        where = "%s/%s" % (supplier, entry["name"])
+        for problem in entry.get("problems", []):
+            source = os.path.basename(problem["source"].rstrip(os.sep))
+            alerts.append(dict(key="%s/%s" % (where, source), text="%s, delivery %s: %s: %s" % (
+                supplier, entry["name"], source, problem["error"])))
+        if entry["state"] == "waiting" and entry["waiting_seconds"] > waiting_alert_seconds:
+            alerts.append(dict(key=where + "/waiting", text="%s, delivery %s: waiting for %d hours: %s" % (
+                supplier, entry["name"], entry["waiting_seconds"] // 3600, entry["reason"])))
+    return alerts
+
+
+if __name__ == "__main__":
+    main()

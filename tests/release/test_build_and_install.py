@@ -17,6 +17,8 @@ def test_build_install_offline_and_import_from_the_install(collection_tarball, t
     with tarfile.open(tarball) as archive:
         names = archive.getnames()
     assert "plugins/modules/product_upload.py" in names and "CHANGELOG.rst" in names
+    # The licence, and what an execution environment is built from (tests/release/test_execution_environment.py).
+    assert {"COPYING", "meta/execution-environment.yml", "requirements.txt", "bindep.txt"} <= set(names)
     assert not [name for name in names if "tests/output" in name or "__pycache__" in name]
 
     installed = tmp_path / "collections"

@@ -1,5 +1,5 @@
 # The two commands of the README, and their parts.
-.PHONY: demo test bootstrap lint stop
+.PHONY: demo test bootstrap lint stop docs
 
 demo: ## set up, generate the sample delivery, start the embedded store and mail server, run the import
 	scripts/demo
@@ -9,6 +9,13 @@ test: ## the whole test suite (CI runs this)
 
 bootstrap:
 	scripts/bootstrap
+
+docs: ## run the fault suite and the browser tests, and copy the table and screenshots they write (var/docs/) over docs/
+	scripts/bootstrap
+	rm -rf var/docs
+	.venv/bin/pytest -q -p no:warnings tests/faults tests/ui
+	cp var/docs/faults.md docs/faults.md
+	cp var/docs/screenshots/catalog.png var/docs/screenshots/delivery.png var/docs/screenshots/report.png docs/screenshots/
 
 stop: ## stop the demo's store and mail server
 	.venv/bin/python tools/services.py stop

@@ -1,6 +1,6 @@
 """The fault suite: bad deliveries, store faults, mail faults and secrets, each against real servers.
 
-Every case records what the user sees and what reached the store in docs/faults.md (see conftest.py)."""
+Every case records what the user sees and what reached the store in var/docs/faults.md (see conftest.py)."""
 
 import os
 import signal

@@ -5,6 +5,12 @@
 # PID and IPC namespaces, cron daemon and sshd. A controller namespace holds the bridge (10.231.0.1/24), the
 # SMTP server the hosts mail to, and the Ansible/Molecule run. Nothing of the lab is reachable from outside
 # the namespaces, and the lab sends nothing anywhere else.
+#
+# Each lab is named by LAB_PREFIX: its namespaces are LAB_PREFIX-ctl and LAB_PREFIX-<host>, its hosts' roots, pids,
+# logs and mails are in var/lab/run/LAB_PREFIX/. tests/lab/run names its lab after its own PID, so that two runs on
+# one machine (two checkouts' `make test`) each have their own and never tear down the other's; the addresses can be
+# the same, since each lab's network lives in its own namespaces. tests/lab/up and down, for working by hand, use
+# "hm" unless LAB_PREFIX says otherwise. Only the cached base root and the SSH key are shared, built under a lock.
 
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_VAR=${LAB_VAR:-$LAB_ROOT/var/lab}
@@ -21,7 +27,7 @@ LAB_BASE_PACKAGES=openssh-server,python3,python3-apt,cron,sudo,iproute2
 LAB_OFFLINE_PACKAGES="python3-psutil"
 
 LAB_BASE=$LAB_VAR/base
-LAB_RUN=$LAB_VAR/run
+LAB_RUN=$LAB_VAR/run/$LAB_PREFIX
 LAB_SSH_KEY=$LAB_VAR/ssh/id_ed25519
 LAB_MAILDIR=$LAB_RUN/maildir
 LAB_CTL_NS=$LAB_PREFIX-ctl
@@ -94,6 +100,29 @@ lab_ssh_key() {
     [ -f "$LAB_SSH_KEY" ] && return 0
     mkdir -p "$(dirname "$LAB_SSH_KEY")"
     ssh-keygen -q -t ed25519 -N '' -C lab -f "$LAB_SSH_KEY"
+}
+
+# The base root and the SSH key, which every lab of this checkout shares: one run makes them, another waits.
+lab_prepare() {
+    mkdir -p "$LAB_VAR"
+    (
+        flock 9
+        lab_build_base
+        lab_ssh_key
+    ) 9>"$LAB_VAR/.prepare.lock"
+}
+
+# Tear down the labs of this checkout whose run died without its trap (killed with SIGKILL, say): a lab started
+# by tests/lab/run records that run's PID in its run directory (LAB_OWNER).
+lab_reap_stale() {
+    local dir owner
+    for dir in "$LAB_VAR"/run/*/; do
+        [ -f "$dir/owner" ] || continue
+        owner=$(cat "$dir/owner")
+        [ -d "/proc/$owner" ] && continue
+        lab_log "tearing down the lab $(basename "$dir") of a run that is gone (pid $owner)"
+        lab_down "$(basename "$dir")"
+    done
 }
 
 lab_controller_up() {
@@ -178,9 +207,10 @@ lab_wait_ready() {
 
 lab_up() {
     lab_down
-    lab_build_base
-    lab_ssh_key
+    lab_reap_stale
+    lab_prepare
     mkdir -p "$LAB_RUN"
+    [ -z "${LAB_OWNER:-}" ] || echo "$LAB_OWNER" >"$LAB_RUN/owner"
     lab_controller_up
     local name
     for name in $LAB_HOSTS; do lab_host_up "$name"; done
@@ -203,13 +233,15 @@ lab_kill_pidfile() {
     while [ -d "/proc/$pid" ]; do sleep 0.1; done
 }
 
+# Tear down this lab, or the lab of another prefix of this checkout (lab_reap_stale).
 lab_down() {
-    local name
-    lab_kill_pidfile "$LAB_RUN/smtp.pid"
-    for name in $LAB_HOSTS; do lab_kill_pidfile "$LAB_RUN/$name.pid"; done
+    local prefix=${1:-$LAB_PREFIX} name run
+    run=$LAB_VAR/run/$prefix
+    lab_kill_pidfile "$run/smtp.pid"
+    for name in $LAB_HOSTS; do lab_kill_pidfile "$run/$name.pid"; done
     for name in $LAB_HOSTS; do
-        ip netns del "$(lab_host_ns "$name")" 2>/dev/null || true
+        ip netns del "$prefix-$name" 2>/dev/null || true
     done
-    ip netns del "$LAB_CTL_NS" 2>/dev/null || true
-    lab_remove_tree "$LAB_RUN"
+    ip netns del "$prefix-ctl" 2>/dev/null || true
+    lab_remove_tree "$run"
 }

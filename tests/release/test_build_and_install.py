@@ -2,29 +2,23 @@
 and the import playbook run from that install."""
 
 import os
-import subprocess
 import tarfile
 
 import yaml
 
-from tests.conftest import REPO
 from tests.integration.playbook import environment, run_import
-
-COLLECTION = REPO / "collections" / "ansible_collections" / "fruitstore" / "catalog"
-
-
-def galaxy(*args, env=None):
-    return subprocess.run(["ansible-galaxy", "collection"] + list(args), cwd=str(REPO), env=env or environment(),
-                          capture_output=True, text=True, check=True).stdout
+from tests.release.conftest import COLLECTION, galaxy
 
 
-def test_build_install_offline_and_import_from_the_install(tmp_path, delivery, store_factory, mail_server):
+def test_build_install_offline_and_import_from_the_install(collection_tarball, tmp_path, delivery, store_factory,
+                                                           mail_server):
     version = yaml.safe_load((COLLECTION / "galaxy.yml").read_text())["version"]
-    galaxy("build", str(COLLECTION), "--output-path", str(tmp_path))
-    tarball = tmp_path / ("fruitstore-catalog-%s.tar.gz" % version)
+    tarball = collection_tarball
     with tarfile.open(tarball) as archive:
         names = archive.getnames()
     assert "plugins/modules/product_upload.py" in names and "CHANGELOG.rst" in names
+    # The licence, and what an execution environment is built from (tests/release/test_execution_environment.py).
+    assert {"COPYING", "meta/execution-environment.yml", "requirements.txt", "bindep.txt"} <= set(names)
     assert not [name for name in names if "tests/output" in name or "__pycache__" in name]
 
     installed = tmp_path / "collections"

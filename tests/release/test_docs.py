@@ -9,8 +9,8 @@ import yaml
 from tests.conftest import REPO
 from tests.integration.playbook import environment
 
-MODULES = sorted(path.stem for path in
-                 (REPO / "collections/ansible_collections/fruitstore/catalog/plugins/modules").glob("*.py"))
+COLLECTION = REPO / "collections/ansible_collections/fruitstore/catalog"
+MODULES = sorted(path.stem for path in (COLLECTION / "plugins/modules").glob("*.py"))
 TASK_KEYWORDS = {"name", "register", "delegate_to", "check_mode", "when", "loop", "vars", "no_log", "become"}
 
 
@@ -42,3 +42,16 @@ def test_module_doc_renders_and_its_examples_use_documented_options(module):
 def test_role_argument_specs_render(role):
     text = ansible_doc("-t", "role", "-r", str(REPO / "roles"), role)
     assert "ENTRY POINT: *main*" in text and "Options" in text
+
+
+def test_readme_and_changelog_know_every_module_and_the_version_that_added_it():
+    docs = json.loads(ansible_doc("--json", *("fruitstore.catalog." + module for module in MODULES)))
+    changelog = yaml.safe_load((COLLECTION / "changelogs/changelog.yaml").read_text())
+    new_in = {plugin["name"]: version for version, release in changelog["releases"].items()
+              for plugin in release.get("modules", [])}
+    readme = (COLLECTION / "README.md").read_text()
+    for module in MODULES:
+        assert "`fruitstore.catalog.%s`" % module in readme, "the collection's README does not list " + module
+        version_added = str(docs["fruitstore.catalog." + module]["doc"]["version_added"])
+        assert new_in.get(module) == version_added, \
+            "%s: version_added %s, new in %s by changelogs/changelog.yaml" % (module, version_added, new_in.get(module))

@@ -1,6 +1,6 @@
 """What a person sees after an import: the catalog page and the delivery page in a real browser (headless
-Chromium), and the PDF report rendered as a picture. The screenshots land in docs/screenshots/ (the README
-shows them)."""
+Chromium), and the PDF report rendered as a picture. The screenshots land in var/docs/screenshots/ (`make docs`
+updates the copies in docs/screenshots/ that the README shows)."""
 
 import shutil
 import subprocess
@@ -9,11 +9,11 @@ import tempfile
 import pytest
 from PIL import Image, ImageStat
 
-from tests.conftest import REPO, import_lab
+from tests.conftest import GENERATED_DOCS, import_lab
 
 webdriver = pytest.importorskip("selenium.webdriver")
 
-SCREENSHOTS = REPO / "docs" / "screenshots"
+SCREENSHOTS = GENERATED_DOCS / "screenshots"
 LAB = ["Apple", "Avocado", "Blackberry", "Grape", "Kiwifruit", "Lemon", "Mango", "Plum", "Strawberry", "Watermelon"]
 # Every image on the page, scrolled into view (the catalog loads them lazily), then its natural size once loaded.
 IMAGE_SIZES = """

@@ -116,7 +116,9 @@ author:
   - Fruit Store Operations (@fruitstore-ops)
 seealso:
   - module: fruitstore.catalog.report_pdf
-  - module: community.general.mail
+  - name: community.general.mail
+    description: The general-purpose mail module of the community.general collection, which this collection does not need.
+    link: https://docs.ansible.com/ansible/latest/collections/community/general/mail_module.html
 """
 
 EXAMPLES = r"""

@@ -10,6 +10,7 @@ from tests.conftest import REPO
 from tests.integration.playbook import environment
 
 COLLECTION = REPO / "collections/ansible_collections/fruitstore/catalog"
+GALAXY = yaml.safe_load((COLLECTION / "galaxy.yml").read_text())
 MODULES = sorted(path.stem for path in (COLLECTION / "plugins/modules").glob("*.py"))
 TASK_KEYWORDS = {"name", "register", "delegate_to", "check_mode", "when", "loop", "vars", "no_log", "become"}
 
@@ -53,5 +54,7 @@ def test_readme_and_changelog_know_every_module_and_the_version_that_added_it():
     for module in MODULES:
         assert "`fruitstore.catalog.%s`" % module in readme, "the collection's README does not list " + module
         version_added = str(docs["fruitstore.catalog." + module]["doc"]["version_added"])
+        if module not in new_in and version_added == GALAXY["version"]:
+            continue  # new in the version being made; the release puts it in the changelog
         assert new_in.get(module) == version_added, \
             "%s: version_added %s, new in %s by changelogs/changelog.yaml" % (module, version_added, new_in.get(module))

@@ -45,10 +45,11 @@ def pool_images(work, compression, size=POOL_SIZE):
     return sorted(p for p in directory.iterdir() if p.suffix == ".tiff")
 
 
-def make_delivery(target, work, compression, count, first=0, pool_size=POOL_SIZE):
+def make_delivery(target, work, compression, count, first=0, pool_size=POOL_SIZE, supplier=None):
     """Write a delivery of `count` products to target (images hard-linked from the pool); return target.
 
-    first: number of the first product (0-based), to add products to an existing delivery."""
+    first: number of the first product (0-based), to add products to an existing delivery. supplier: a name added to
+    each product's name, so that suppliers numbered alike bring products of their own."""
     target = Path(target)
     images, descriptions = target / "images", target / "descriptions"
     images.mkdir(parents=True, exist_ok=True)
@@ -60,6 +61,8 @@ def make_delivery(target, work, compression, count, first=0, pool_size=POOL_SIZE
     stems = generate_delivery.products(first + count)
     for i in range(first, first + count):
         stem, name, weight = stems[i]
+        if supplier:
+            name = "%s (%s)" % (name, supplier)
         os.link(sources[i % len(sources)], images / (stem + ".tiff"))
         with open(descriptions / (stem + ".txt"), "w", encoding="utf-8", newline="\n") as handle:
             handle.write(generate_delivery.description_text(i, name, weight))

@@ -17,6 +17,8 @@ Prints one status line (or JSON with --json) and exits 0 (OK), 2 (CRITICAL) or 3
 plugin does. Settings come from an INI file (section [health_check]) and can be overridden by flags; each is
 checked against its range before anything runs (see SETTINGS), and a bad one is UNKNOWN.
 Needs Python 3, psutil, and fruitstore_smtp.py in lib_dir.
+
+A damaged state file is set aside and the run starts afresh (see StateStore).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import email
 import email.policy
 import fcntl
 import functools
+import glob
 import importlib
 import json
 import math
@@ -385,8 +388,66 @@ def mails_due(state, results, now, settings):
     return due
 
 
+# What a state file may hold: (types, required) per field. A file of any other shape is damaged.
+NUMBER = (int, float)
+STATE_FIELDS = {"checks": (dict, False), "spool": (list, False), "last_run": (NUMBER, False),
+                "last_status": (str, False)}
+CHECK_FIELDS = {"failures": (int, False), "alerted": (bool, False), "last_mail": (NUMBER, False),
+                "problem": (str, False)}
+MAIL_FIELDS = {"subject": (str, True), "queued": (NUMBER, True), "message": (str, True)}
+TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", bool: "true or false", int: "a whole number",
+              float: "a number", type(None): "null"}
+
+
+def shape_problem(value, fields, where=None):
+    """What is wrong with value (a JSON object with these fields; where names it, None for the whole file), or None."""
+    if not isinstance(value, dict):
+        return "%s %s %s, not an object" % (where or "it", "is" if where else "holds", type_name(value))
+    for key, (types, required) in fields.items():
+        field = "%s.%s" % (where, key) if where else key
+        if key not in value:
+            if required:
+                return "%s has no %s" % (where, key)
+            continue
+        item = value[key]
+        types = types if isinstance(types, tuple) else (types,)
+        if isinstance(item, bool) and bool not in types or not isinstance(item, types):
+            return "%s is %s, not %s" % (field, type_name(item), TYPE_NAMES[types[-1]])
+        if isinstance(item, NUMBER) and not isinstance(item, bool) and not (math.isfinite(item) and item >= 0):
+            return "%s is %r" % (field, item)
+    return None
+
+
+def type_name(value):
+    return TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def state_problem(state):
+    """What makes a loaded state unusable, or None."""
+    problem = shape_problem(state, STATE_FIELDS)
+    if problem:
+        return problem
+    for name, check in state.get("checks", {}).items():
+        where = "checks[%s]" % json.dumps(name)
+        problem = shape_problem(check, CHECK_FIELDS, where)
+        if problem:
+            return problem
+        if check.get("alerted") and not {"last_mail", "problem"} <= set(check):
+            return "%s is alerted but has no last_mail or problem" % where
+    for index, mail in enumerate(state.get("spool", [])):
+        problem = shape_problem(mail, MAIL_FIELDS, "spool[%d]" % index)
+        if problem:
+            return problem
+    return None
+
+
 class StateStore:
-    """state.json and the lock file in the state directory."""
+    """state.json and the lock file in the state directory.
+
+    A damaged state file (not JSON, cut short, binary, or JSON of another shape) is named in a warning, set aside
+    as state.json.damaged-<UTC time> for a person to read, and the run starts from a fresh state, as on a new
+    host: a check failing now alerts again, one that had alerted and passes now sends no recovery, and mails
+    waiting in the damaged file are not sent. Leftover temporary files of an interrupted save are removed."""
 
     def __init__(self, directory):
         self.directory = directory
@@ -403,24 +464,63 @@ class StateStore:
                 raise HealthCheckError("another health_check run holds %s" % self.lock_path)
             yield
 
-    def load(self):
+    def load(self, repair=True):
+        """The state; a damaged file is set aside (only reported when not repair, as in a dry run)."""
+        if repair:
+            self._remove_temporary_files()
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                state = json.load(handle)
+            with open(self.path, "rb") as handle:
+                data = handle.read()
         except FileNotFoundError:
-            state = {}
-        except ValueError as e:
-            warn("ignoring the unreadable state file %s: %s" % (self.path, e))
+            data = None
+        state, problem = ({}, None) if data is None else self._parse(data)
+        if problem:
+            self._set_aside(problem, repair)
             state = {}
         state.setdefault("checks", {})
         state.setdefault("spool", [])
         return state
 
+    @staticmethod
+    def _parse(data):
+        try:
+            state = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None, "it is not UTF-8 text"
+        except ValueError as e:
+            return None, "it is empty" if not data.strip() else "it is not valid JSON (%s)" % e
+        except RecursionError:
+            return None, "it is nested too deeply"
+        return state, state_problem(state)
+
+    def _set_aside(self, problem, repair):
+        if not repair:
+            warn("the state file %s is damaged: %s; a real run sets it aside and starts afresh" % (self.path, problem))
+            return
+        aside = "%s.damaged-%s" % (self.path, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        if os.path.exists(aside):
+            aside += "-%d" % os.getpid()
+        os.replace(self.path, aside)
+        warn("the state file %s is damaged: %s; set aside as %s, starting from a fresh state (a check failing now "
+             "alerts again; mails that waited in it are not sent)" % (self.path, problem, os.path.basename(aside)))
+
+    def _remove_temporary_files(self):
+        for leftover in glob.glob(glob.escape(self.path) + ".tmp*"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
+
     def save(self, state):
-        temporary = self.path + ".tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(state, handle, indent=1, sort_keys=True)
-        os.replace(temporary, self.path)
+        temporary = "%s.tmp%d" % (self.path, os.getpid())
+        try:
+            with open(temporary, "w", encoding="utf-8") as handle:
+                json.dump(state, handle, indent=1, sort_keys=True)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.path)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.remove(temporary)
+            raise HealthCheckError("cannot write the state file %s: %s" % (self.path, e.strerror or e))
 
 
 # ---------------------------------------------------------------------------------------------- mail
@@ -497,7 +597,7 @@ def run(settings, probe, mailer, clock=time.time, dry_run=False, host=None):
     store = StateStore(settings.state_dir)
     if dry_run:
         results = run_checks(planned_checks(settings), probe)
-        due = mails_due(store.load(), results, clock(), settings)
+        due = mails_due(store.load(repair=False), results, clock(), settings)
         return report(host, results, would_send=[mail["subject"] for mail in due])
     with store.locked():
         state = store.load()

@@ -18,7 +18,9 @@ plugin does. Settings come from an INI file (section [health_check]) and can be 
 checked against its range before anything runs (see SETTINGS), and a bad one is UNKNOWN.
 Needs Python 3, psutil, and fruitstore_smtp.py in lib_dir.
 
-A damaged state file is set aside and the run starts afresh (see StateStore).
+A run takes at most cpu_interval_seconds + smtp_timeout seconds, plus well under a second of its own work:
+smtp_timeout is a deadline for all the mail of the run, however slowly the relay answers. A damaged state
+file is set aside and the run starts afresh (see StateStore).
 """
 
 from __future__ import annotations
@@ -541,10 +543,15 @@ def load_smtp_module(lib_dir):
 
 
 class SMTPMailer:
-    """Builds messages with fruitstore_smtp and delivers them through the configured relay."""
+    """Builds messages with fruitstore_smtp and delivers them through the configured relay.
+
+    All the deliveries of one run share one deadline, smtp_timeout from the first: however slowly the relay
+    answers, a run spends at most that long on mail, and mails it could not deliver wait for the next run."""
 
     def __init__(self, smtp, settings):
         self._smtp = smtp
+        self._timeout = settings.smtp_timeout
+        self._deadline = None
         try:
             self._sender = smtp.address(settings.mail_from, "bad setting mail_from")
             self._recipient = smtp.address(settings.recipient, "bad setting recipient")
@@ -563,8 +570,10 @@ class SMTPMailer:
         return message.as_string()
 
     def deliver(self, text):
+        if self._deadline is None:
+            self._deadline = self._smtp.Deadline(self._timeout)
         try:
-            self._smtp.send(self._relay, email.message_from_string(text, policy=email.policy.default))
+            self._smtp.send(self._relay, email.message_from_string(text, policy=email.policy.default), self._deadline)
         except self._smtp.MailError as e:
             raise DeliveryError(str(e))
 

@@ -71,7 +71,9 @@ def pytest_sessionfinish(session):
              "`ansible-playbook playbooks/import_supplier.yml` against the real store, a fault-injecting proxy in front",
              "of it, and real SMTP servers. Each line is one case; *in the store* is what the run imported, and",
              "*nothing lost or doubled* is checked against the store and the mailbox after the run (and the re-run,",
-             "where the case has one).",
+             "where the case has one). The *health check* lines run the health_check script as cron runs it, against",
+             "real SMTP servers; nothing of theirs goes to the store, and *nothing lost or doubled* means the alert was",
+             "mailed exactly once (by the next run where the relay failed) or, for a bad setting, nothing ran at all.",
              "",
              "| area | case | what the user sees | in the store | nothing lost or doubled |",
              "| --- | --- | --- | --- | --- |"]

@@ -1,10 +1,16 @@
-"""Real SMTP servers (aiosmtpd) that behave like the relays that go wrong, and a self-signed certificate."""
+"""Real SMTP servers (aiosmtpd) that behave like the relays that go wrong, a relay that answers one byte a second
+(a raw socket server), and a self-signed certificate."""
 
+import asyncio
 import datetime
 import email
 import email.policy
 import ipaddress
+import itertools
+import select
 import socket
+import threading
+import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -37,11 +43,12 @@ def self_signed_certificate(directory):
 
 
 class Recorder:
-    """Keeps every message; refuses the recipients it is told to."""
+    """Keeps every message; refuses the recipients it is told to; answers DATA after `delay` seconds."""
 
-    def __init__(self, refuse=()):
+    def __init__(self, refuse=(), delay=0):
         self.messages = []
         self.refuse = set(refuse)
+        self.delay = delay
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -50,17 +57,19 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.delay)
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 
 
 class Relay:
-    """Relay(refuse=..., login=(user, password), tls_context=...) as a context manager; .host, .port, .messages."""
+    """Relay(refuse=..., login=(user, password), tls_context=..., delay=seconds) as a context manager; .host, .port,
+    .messages."""
 
-    def __init__(self, refuse=(), login=None, starttls_context=None):
+    def __init__(self, refuse=(), login=None, starttls_context=None, delay=0):
         self.host = "127.0.0.1"
         self.port = free_port()
-        self.recorder = Recorder(refuse)
+        self.recorder = Recorder(refuse, delay)
         options = {}
         if login:
             def authenticate(server, session, envelope, mechanism, auth_data):
@@ -89,3 +98,77 @@ def closed_port():
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
     return port
+
+
+class DrippingRelay:
+    """A relay that answers one byte every `interval` seconds, on a raw socket server; a context manager.
+
+    drip="banner": its banner never ends (a line that grows by a byte a second). drip="ehlo": the banner comes at
+    once, the answer to EHLO a byte a second (it would take minutes). A client whose timeout covers only each read
+    waits for ever; .held lists how many seconds each client stayed connected before it gave up."""
+
+    EHLO_ANSWER = b"".join(b"250-drip.example offers feature %02d\r\n" % n for n in range(8)) + b"250 HELP\r\n"
+
+    def __init__(self, drip="ehlo", interval=1.0):
+        assert drip in ("banner", "ehlo")
+        self.drip = drip
+        self.interval = interval
+        self.host = "127.0.0.1"
+        self.held = []
+        self._server = socket.create_server((self.host, 0))
+        self._server.settimeout(0.2)
+        self.port = self._server.getsockname()[1]
+        self._stopping = threading.Event()
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+
+    def __enter__(self):
+        self._threads[0].start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stopping.set()
+        for thread in list(self._threads):
+            thread.join(timeout=5)
+        self._server.close()
+
+    def _accept(self):
+        while not self._stopping.is_set():
+            try:
+                connection, _peer = self._server.accept()
+            except socket.timeout:
+                continue
+            thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, connection):
+        opened = time.monotonic()
+        with connection:
+            if self.drip == "banner":
+                answer = itertools.chain(b"220 drip.example ESMTP ", itertools.repeat(ord(".")))
+            else:
+                connection.sendall(b"220 drip.example ESMTP\r\n")
+                answer = iter(self.EHLO_ANSWER) if self._wait(connection, 30, until=b"\n") else iter(())
+            for byte in answer:
+                if not self._wait(connection, self.interval):
+                    break
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    break
+        self.held.append(time.monotonic() - opened)
+
+    def _wait(self, connection, seconds, until=None):
+        """Read what the client sends for `seconds` (or until a line ends); False once it has hung up."""
+        end = time.monotonic() + seconds
+        while not self._stopping.is_set() and time.monotonic() < end:
+            if select.select([connection], [], [], min(0.1, max(0.0, end - time.monotonic())))[0]:
+                try:
+                    data = connection.recv(4096)
+                except OSError:
+                    return False
+                if not data:
+                    return False
+                if until and until in data:
+                    return True
+        return not self._stopping.is_set()

@@ -3,6 +3,7 @@
 Every case records what the user sees and what reached the store in var/docs/faults.md (see conftest.py)."""
 
 import os
+import re
 import signal
 import ssl
 import time
@@ -12,7 +13,7 @@ import pytest
 from tests.faults import bad_delivery
 from tests.faults.conftest import exactly_once, line_with, names_in, record
 from tests.faults.proxy import Fault, FaultProxy
-from tests.faults.relays import Relay, closed_port, self_signed_certificate
+from tests.faults.relays import DrippingRelay, Relay, closed_port, self_signed_certificate
 from tests.integration.playbook import run_import, start_import
 from tools.services import Store
 
@@ -261,6 +262,56 @@ def test_a_relay_certificate_that_does_not_verify(store_factory, small_delivery,
         sent = len(relay.messages)
     record("mail", "STARTTLS with a certificate that does not verify", line_with(result.output, "certificate verify failed"),
            "all 10; no mail until smtp_ca_path trusts it, then one", sent == 1)
+
+
+@pytest.mark.parametrize("drip, step, label", [
+    ("banner", "the banner", "a relay that sends its banner a byte a second and never ends it"),
+    ("ehlo", "the answer to EHLO", "a relay that answers EHLO a byte a second (it would take minutes)"),
+])
+def test_a_dripping_relay_is_given_up_on_at_the_timeout(store_factory, small_delivery, drip, step, label):
+    store = store_factory()
+    with DrippingRelay(drip) as relay:
+        result = run_import(small_delivery, store, relay)
+    assert result.returncode != 0
+    seen = re.search(r"The report mail to \S+ was not sent: the relay [^\n]*? did not finish the SMTP exchange "
+                     r"within the timeout of 20 s \(gave up waiting for %s\)" % step, result.output).group(0)
+    [held] = relay.held
+    assert held <= 20 + 2, "report_mail held the relay for %.1f s; its timeout (the default) is 20 s" % held
+    with Relay() as fixed:
+        rerun = run_import(small_delivery, store, fixed)
+        sent = len(fixed.messages)
+    intact = rerun.returncode == 0 and sent == 1 and exactly_once(store, LAB)
+    assert intact, rerun.output[-2000:]
+    record("mail", label, seen, "all 10; the mail gave up after %.0f s (timeout 20), sent once by the re-run" % held,
+           intact)
+
+
+@pytest.mark.parametrize("variable, option, value", [
+    ("report_recipient", "to", "supplier@example.com\nBcc: spy@example.com"),
+    ("mail_from", "sender", "automation@example.com\r\nBcc: spy@example.com"),
+])
+def test_a_mail_address_with_a_line_break_inside_is_refused(store_factory, small_delivery, variable, option, value):
+    store = store_factory()
+    with Relay() as relay:
+        result = run_import(small_delivery, store, relay, **{variable: value})
+        assert result.returncode != 0 and relay.messages == []
+    seen = line_with(result.output, "option '%s' must be a single line" % option)
+    record("mail", "%s with a line break inside (header injection)" % variable, seen, "all 10; no mail",
+           exactly_once(store, LAB))
+
+
+def test_a_recipient_ending_in_a_newline_is_cleaned(store_factory, small_delivery):
+    store = store_factory()
+    with Relay() as relay:
+        result = run_import(small_delivery, store, relay, report_recipient="supplier@example.com\n")
+        assert result.returncode == 0, result.output[-2000:]
+        [mail] = relay.messages
+    whole = (mail["To"], mail["Subject"]) == ("supplier@example.com", "Upload Completed - Online Fruit Store") \
+        and "2,790 lbs" in mail.get_body(("plain",)).get_content() and len(list(mail.iter_attachments())) == 1
+    assert whole, mail.as_string()[:2000]
+    record("mail", "report_recipient ending in a newline (a YAML folded scalar)",
+           "nothing: the address is cleaned; " + line_with(result.output, "Products:"), "all 10; one whole mail",
+           whole and exactly_once(store, LAB))
 
 
 # -- secrets ----------------------------------------------------------------------------------------------------

@@ -14,8 +14,13 @@ mails a recovery when it passes again. Mails that cannot be delivered wait in th
 a later run, exactly once. A lock keeps overlapping runs from both acting.
 
 Prints one status line (or JSON with --json) and exits 0 (OK), 2 (CRITICAL) or 3 (UNKNOWN), as a Nagios
-plugin does. Settings come from an INI file (section [health_check]) and can be overridden by flags.
+plugin does. Settings come from an INI file (section [health_check]) and can be overridden by flags; each is
+checked against its range before anything runs (see SETTINGS), and a bad one is UNKNOWN.
 Needs Python 3, psutil, and fruitstore_smtp.py in lib_dir.
+
+A run takes at most cpu_interval_seconds + smtp_timeout seconds, plus well under a second of its own work:
+smtp_timeout is a deadline for all the mail of the run, however slowly the relay answers. A damaged state
+file is set aside and the run starts afresh (see StateStore).
 """
 
 from __future__ import annotations
@@ -28,12 +33,16 @@ import email
 import email.policy
 import fcntl
 import functools
+import glob
 import importlib
 import json
+import math
 import os
 import socket
 import sys
 import time
+import traceback
+import unicodedata
 from types import SimpleNamespace
 
 DEFAULT_CONFIG_PATH = "/etc/health_check.ini"
@@ -48,43 +57,134 @@ class HealthCheckError(Exception):
     """The run cannot do its job (bad settings, lock held, missing library): status UNKNOWN."""
 
 
-def parse_bool(text):
-    value = str(text).strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("not a boolean: %r" % text)
+# ---------------------------------------------------------------------------------------------- settings
+#
+# Every setting has a kind that reads it from text (the INI file and the flags give text) and refuses any value
+# outside its range, saying what is allowed. The ranges keep a run short: it waits cpu_interval_seconds for the
+# CPU figure and at most smtp_timeout for all its mail, so with the maxima (10 + 45 s) a run ends well within
+# cron's minute and never holds the lock when the next run starts.
+
+def control_character(text):
+    """(position, character) of the first line break or other control character in text (a tab is fine), or None."""
+    for position, char in enumerate(text):
+        if char != "\t" and unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            return position, char
+    return None
 
 
-def parse_mounts(text):
-    return [mount for mount in str(text).replace(",", " ").split() if mount]
+class Kind:
+    """How a setting is read from text; calling it returns the value or raises ValueError saying what is allowed."""
+
+    allowed = "text"
+    secret = False  # never shown in a message
 
 
-# name: (parse, default, help). The INI keys and the --flags are these names.
+class Text(Kind):
+    """One line of text, surrounding white space removed (so a value ending in a newline is cleaned)."""
+
+    def __init__(self, allowed="one line of text", path=False, required=False, secret=False):
+        self.allowed = allowed
+        self.path = path
+        self.required = required
+        self.secret = secret
+
+    def __call__(self, text):
+        value = text.strip()
+        bad = control_character(value)
+        if bad:
+            raise ValueError("%s, without line breaks or other control characters (it holds U+%04X at character %d)"
+                             % (self.allowed, ord(bad[1]), bad[0] + 1))
+        if (self.required or self.path) and not value or self.path and not value.startswith("/"):
+            raise ValueError(self.allowed)
+        return value
+
+
+class Number(Kind):
+    """A finite number (a whole one if whole) from low to high."""
+
+    def __init__(self, low, high, unit, whole=False):
+        self.low, self.high, self.whole = low, high, whole
+        self.allowed = "a %s from %s to %s (%s)" % ("whole number" if whole else "number", number(low), number(high),
+                                                    unit)
+
+    def __call__(self, text):
+        try:
+            value = int(text) if self.whole else float(text)
+        except ValueError:
+            raise ValueError(self.allowed)
+        if not (math.isfinite(value) and self.low <= value <= self.high):
+            raise ValueError(self.allowed)
+        return value
+
+
+class Choice(Kind):
+    def __init__(self, *choices):
+        self.choices = choices
+        self.allowed = "one of " + ", ".join(choices)
+
+    def __call__(self, text):
+        value = text.strip().lower()
+        if value not in self.choices:
+            raise ValueError(self.allowed)
+        return value
+
+
+class Boolean(Choice):
+    TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+    def __init__(self):
+        super().__init__(*(self.TRUE + self.FALSE))
+        self.allowed = "true or false (also yes/no, on/off, 1/0)"
+
+    def __call__(self, text):
+        return super().__call__(text) in self.TRUE
+
+
+class Mounts(Kind):
+    """Mount points, separated by commas or spaces: at least one, each an absolute path."""
+
+    allowed = "one or more absolute paths separated by commas or spaces"
+
+    def __call__(self, text):
+        mounts = [Text(self.allowed, path=True)(mount) for mount in str(text).replace(",", " ").split()]
+        if not mounts:
+            raise ValueError(self.allowed)
+        return mounts
+
+
+def number(value):
+    """80.0 -> '80', 0.5 -> '0.5': thresholds appear in subjects and messages as the user wrote them."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+# name: (kind, default, help). The INI keys and the --flags are these names.
 SETTINGS = {
-    "recipient": (str, "", "address the mails go to (required unless --dry-run)"),
-    "mail_from": (str, "automation@example.com", "sender address"),
-    "smtp_host": (str, "localhost", "mail relay host"),
-    "smtp_port": (int, 25, "mail relay port"),
-    "smtp_security": (str, "plain", "plain, starttls or tls"),
-    "smtp_username": (str, "", "login at the relay (with smtp_password)"),
-    "smtp_password": (str, "", "password of the login; prefer the config file to this flag"),
-    "smtp_timeout": (float, 20.0, "seconds to wait for the relay"),
-    "smtp_validate_certs": (parse_bool, True, "verify the relay's TLS certificate"),
-    "cpu_percent_max": (float, 80.0, "alert when CPU usage is over this percentage"),
-    "cpu_interval_seconds": (float, 1.0, "seconds over which CPU usage is measured"),
-    "disk_free_percent_min": (float, 20.0, "alert when a mount's free share is below this percentage"),
-    "disk_mounts": (parse_mounts, ["/"], "mount points to check, separated by commas or spaces"),
-    "memory_available_mb_min": (float, 500.0, "alert when available memory is below this many MB"),
-    "consecutive_failures": (int, 1, "failed runs in a row before a check alerts"),
-    "reminder_minutes": (float, 60.0, "minutes between reminders while a check keeps failing; 0: never"),
-    "state_dir": (str, "/var/lib/health_check", "directory of the state file and the lock"),
-    "lib_dir": (str, "/usr/local/lib/fruitstore", "directory holding fruitstore_smtp.py"),
+    "recipient": (Text("a mail address"), "", "address the mails go to (required unless --dry-run)"),
+    "mail_from": (Text("a mail address", required=True), "automation@example.com", "sender address"),
+    "smtp_host": (Text("a host name or address", required=True), "localhost", "mail relay host"),
+    "smtp_port": (Number(1, 65535, "a TCP port", whole=True), 25, "mail relay port"),
+    "smtp_security": (Choice("plain", "starttls", "tls"), "plain", "plain, starttls or tls"),
+    "smtp_username": (Text(), "", "login at the relay (with smtp_password)"),
+    "smtp_password": (Text(secret=True), "", "password of the login; prefer the config file to this flag"),
+    "smtp_timeout": (Number(1, 45, "seconds"), 20.0,
+                     "seconds all the mail of a run may take, however slowly the relay answers: a deadline for the "
+                     "connection, banner, EHLO, STARTTLS, login and every message, not a wait per read"),
+    "smtp_validate_certs": (Boolean(), True, "verify the relay's TLS certificate"),
+    "cpu_percent_max": (Number(1, 100, "percent"), 80.0, "alert when CPU usage is over this percentage"),
+    "cpu_interval_seconds": (Number(0.1, 10, "seconds"), 1.0, "seconds over which CPU usage is measured"),
+    "disk_free_percent_min": (Number(0, 100, "percent"), 20.0,
+                              "alert when a mount's free share is below this percentage"),
+    "disk_mounts": (Mounts(), ["/"], "mount points to check, separated by commas or spaces"),
+    "memory_available_mb_min": (Number(0, 16 * 1024 * 1024, "MB"), 500.0,
+                                "alert when available memory is below this many MB"),
+    "consecutive_failures": (Number(1, 1440, "runs", whole=True), 1, "failed runs in a row before a check alerts"),
+    "reminder_minutes": (Number(0, 43200, "minutes; 0: never"), 60.0,
+                         "minutes between reminders while a check keeps failing; 0: never"),
+    "state_dir": (Text("an absolute path", path=True), "/var/lib/health_check",
+                  "directory of the state file and the lock"),
+    "lib_dir": (Text("an absolute path", path=True), "/usr/local/lib/fruitstore", "directory holding fruitstore_smtp.py"),
 }
 
-
-# ---------------------------------------------------------------------------------------------- settings
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
@@ -96,61 +196,77 @@ def parse_args(argv):
     parser.add_argument("--config", help="INI file (default %s, optional when absent)" % DEFAULT_CONFIG_PATH)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--dry-run", action="store_true", help="check and print; send nothing, change no state")
-    for name, (parse, default, text) in SETTINGS.items():
-        shown = ", ".join(default) if isinstance(default, list) else default
-        parser.add_argument("--" + name.replace("_", "-"), dest=name, type=parse, metavar=name.upper(),
-                            help="%s (default: %s)" % (text, shown if shown != "" else "none"))
+    parser.add_argument("--check-config", action="store_true",
+                        help="check the settings (and that the mail library loads) and exit: 0 when they are usable")
+    for name, (kind, default, text) in SETTINGS.items():
+        shown = ", ".join(default) if isinstance(default, list) else number(default) if isinstance(default, float) \
+            else default
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, metavar=name.upper(),
+                            help="%s; %s (default: %s)" % (text, kind.allowed, shown if shown != "" else "none"))
     return parser.parse_args(argv)
 
 
 def read_config(path, required):
-    parser = configparser.ConfigParser(interpolation=None)
+    """{name: text} of the config file's [health_check] section; {} when there is no file and none is required."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
+        with open(path, "rb") as handle:
+            data = handle.read()
     except FileNotFoundError:
         if required:
             raise HealthCheckError("config file %s not found" % path)
         return {}
-    except (OSError, configparser.Error) as e:
+    except OSError as e:
         raise HealthCheckError("cannot read config file %s: %s" % (path, e))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise HealthCheckError("config file %s is not UTF-8 text: byte 0x%02x on line %d cannot be read; save it "
+                               "as UTF-8" % (path, data[e.start], data.count(b"\n", 0, e.start) + 1))
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text, source=path)
+    except configparser.Error as e:
+        raise HealthCheckError("cannot read config file %s: %s" % (path, " ".join(str(e).split())))
     if not parser.has_section(CONFIG_SECTION):
         return {}
-    values = {}
-    for key, text in parser.items(CONFIG_SECTION):
-        if key not in SETTINGS:
-            raise HealthCheckError("unknown setting '%s' in %s" % (key, path))
-        try:
-            values[key] = SETTINGS[key][0](text)
-        except ValueError as e:
-            raise HealthCheckError("bad value for '%s' in %s: %s" % (key, path, e))
+    values = dict(parser.items(CONFIG_SECTION))
+    unknown = sorted(set(values) - set(SETTINGS))
+    if unknown:
+        raise HealthCheckError("unknown setting%s %s in %s" % ("s" if len(unknown) > 1 else "",
+                                                              ", ".join("'%s'" % key for key in unknown), path))
     return values
 
 
 def load_settings(options):
-    """Defaults, then the config file, then flags."""
-    values = {name: copy.copy(default) for name, (_parse, default, _text) in SETTINGS.items()}
-    values.update(read_config(options.config or DEFAULT_CONFIG_PATH, required=bool(options.config)))
-    values.update({name: getattr(options, name) for name in SETTINGS if getattr(options, name) is not None})
+    """Defaults, then the config file, then flags; every value read and checked by its kind."""
+    path = options.config or DEFAULT_CONFIG_PATH
+    given = [(name, text, "in %s" % path) for name, text in read_config(path, required=bool(options.config)).items()]
+    given += [(name, getattr(options, name), "from --%s" % name.replace("_", "-"))
+              for name in SETTINGS if getattr(options, name) is not None]
+    values = {name: copy.copy(default) for name, (_kind, default, _text) in SETTINGS.items()}
+    problems = []
+    for name, text, source in given:
+        kind = SETTINGS[name][0]
+        try:
+            values[name] = kind(text)
+        except ValueError as e:
+            shown = "(not shown)" if kind.secret else repr(text)
+            problems.append("bad setting %s = %s %s: must be %s" % (name, shown, source, e))
     settings = SimpleNamespace(**values)
-    validate(settings, needs_recipient=not options.dry_run)
+    if not problems:
+        problems = cross_checks(settings, needs_recipient=not options.dry_run)
+    if problems:
+        raise HealthCheckError("; ".join(problems))
     return settings
 
 
-def validate(settings, needs_recipient):
+def cross_checks(settings, needs_recipient):
     problems = []
     if needs_recipient and not settings.recipient:
-        problems.append("no recipient configured")
-    if settings.cpu_interval_seconds <= 0:
-        problems.append("cpu_interval_seconds must be over 0")
-    if settings.consecutive_failures < 1:
-        problems.append("consecutive_failures must be at least 1")
-    if settings.reminder_minutes < 0:
-        problems.append("reminder_minutes must not be negative")
-    if not settings.disk_mounts:
-        problems.append("disk_mounts names no mount point")
-    if problems:
-        raise HealthCheckError("; ".join(problems))
+        problems.append("no recipient configured (setting recipient)")
+    if bool(settings.smtp_username) != bool(settings.smtp_password):
+        problems.append("smtp_username and smtp_password must be set together")
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -175,11 +291,6 @@ class SystemProbe:
 
     def resolve(self, name):
         return socket.gethostbyname(name)
-
-
-def number(value):
-    """80.0 -> '80', 0.5 -> '0.5': thresholds appear in subjects as the user wrote them."""
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def measure_cpu(probe, maximum, interval):
@@ -279,8 +390,66 @@ def mails_due(state, results, now, settings):
     return due
 
 
+# What a state file may hold: (types, required) per field. A file of any other shape is damaged.
+NUMBER = (int, float)
+STATE_FIELDS = {"checks": (dict, False), "spool": (list, False), "last_run": (NUMBER, False),
+                "last_status": (str, False)}
+CHECK_FIELDS = {"failures": (int, False), "alerted": (bool, False), "last_mail": (NUMBER, False),
+                "problem": (str, False)}
+MAIL_FIELDS = {"subject": (str, True), "queued": (NUMBER, True), "message": (str, True)}
+TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", bool: "true or false", int: "a whole number",
+              float: "a number", type(None): "null"}
+
+
+def shape_problem(value, fields, where=None):
+    """What is wrong with value (a JSON object with these fields; where names it, None for the whole file), or None."""
+    if not isinstance(value, dict):
+        return "%s %s %s, not an object" % (where or "it", "is" if where else "holds", type_name(value))
+    for key, (types, required) in fields.items():
+        field = "%s.%s" % (where, key) if where else key
+        if key not in value:
+            if required:
+                return "%s has no %s" % (where, key)
+            continue
+        item = value[key]
+        types = types if isinstance(types, tuple) else (types,)
+        if isinstance(item, bool) and bool not in types or not isinstance(item, types):
+            return "%s is %s, not %s" % (field, type_name(item), TYPE_NAMES[types[-1]])
+        if isinstance(item, NUMBER) and not isinstance(item, bool) and not (math.isfinite(item) and item >= 0):
+            return "%s is %r" % (field, item)
+    return None
+
+
+def type_name(value):
+    return TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def state_problem(state):
+    """What makes a loaded state unusable, or None."""
+    problem = shape_problem(state, STATE_FIELDS)
+    if problem:
+        return problem
+    for name, check in state.get("checks", {}).items():
+        where = "checks[%s]" % json.dumps(name)
+        problem = shape_problem(check, CHECK_FIELDS, where)
+        if problem:
+            return problem
+        if check.get("alerted") and not {"last_mail", "problem"} <= set(check):
+            return "%s is alerted but has no last_mail or problem" % where
+    for index, mail in enumerate(state.get("spool", [])):
+        problem = shape_problem(mail, MAIL_FIELDS, "spool[%d]" % index)
+        if problem:
+            return problem
+    return None
+
+
 class StateStore:
-    """state.json and the lock file in the state directory."""
+    """state.json and the lock file in the state directory.
+
+    A damaged state file (not JSON, cut short, binary, or JSON of another shape) is named in a warning, set aside
+    as state.json.damaged-<UTC time> for a person to read, and the run starts from a fresh state, as on a new
+    host: a check failing now alerts again, one that had alerted and passes now sends no recovery, and mails
+    waiting in the damaged file are not sent. Leftover temporary files of an interrupted save are removed."""
 
     def __init__(self, directory):
         self.directory = directory
@@ -297,24 +466,63 @@ class StateStore:
                 raise HealthCheckError("another health_check run holds %s" % self.lock_path)
             yield
 
-    def load(self):
+    def load(self, repair=True):
+        """The state; a damaged file is set aside (only reported when not repair, as in a dry run)."""
+        if repair:
+            self._remove_temporary_files()
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                state = json.load(handle)
+            with open(self.path, "rb") as handle:
+                data = handle.read()
         except FileNotFoundError:
-            state = {}
-        except ValueError as e:
-            warn("ignoring the unreadable state file %s: %s" % (self.path, e))
+            data = None
+        state, problem = ({}, None) if data is None else self._parse(data)
+        if problem:
+            self._set_aside(problem, repair)
             state = {}
         state.setdefault("checks", {})
         state.setdefault("spool", [])
         return state
 
+    @staticmethod
+    def _parse(data):
+        try:
+            state = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None, "it is not UTF-8 text"
+        except ValueError as e:
+            return None, "it is empty" if not data.strip() else "it is not valid JSON (%s)" % e
+        except RecursionError:
+            return None, "it is nested too deeply"
+        return state, state_problem(state)
+
+    def _set_aside(self, problem, repair):
+        if not repair:
+            warn("the state file %s is damaged: %s; a real run sets it aside and starts afresh" % (self.path, problem))
+            return
+        aside = "%s.damaged-%s" % (self.path, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        if os.path.exists(aside):
+            aside += "-%d" % os.getpid()
+        os.replace(self.path, aside)
+        warn("the state file %s is damaged: %s; set aside as %s, starting from a fresh state (a check failing now "
+             "alerts again; mails that waited in it are not sent)" % (self.path, problem, os.path.basename(aside)))
+
+    def _remove_temporary_files(self):
+        for leftover in glob.glob(glob.escape(self.path) + ".tmp*"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
+
     def save(self, state):
-        temporary = self.path + ".tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(state, handle, indent=1, sort_keys=True)
-        os.replace(temporary, self.path)
+        temporary = "%s.tmp%d" % (self.path, os.getpid())
+        try:
+            with open(temporary, "w", encoding="utf-8") as handle:
+                json.dump(state, handle, indent=1, sort_keys=True)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.path)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.remove(temporary)
+            raise HealthCheckError("cannot write the state file %s: %s" % (self.path, e.strerror or e))
 
 
 # ---------------------------------------------------------------------------------------------- mail
@@ -335,18 +543,22 @@ def load_smtp_module(lib_dir):
 
 
 class SMTPMailer:
-    """Builds messages with fruitstore_smtp and delivers them through the configured relay."""
+    """Builds messages with fruitstore_smtp and delivers them through the configured relay.
+
+    All the deliveries of one run share one deadline, smtp_timeout from the first: however slowly the relay
+    answers, a run spends at most that long on mail, and mails it could not deliver wait for the next run."""
 
     def __init__(self, smtp, settings):
         self._smtp = smtp
-        self._sender = settings.mail_from
-        self._recipient = settings.recipient
+        self._timeout = settings.smtp_timeout
+        self._deadline = None
         try:
+            self._sender = smtp.address(settings.mail_from, "bad setting mail_from")
+            self._recipient = smtp.address(settings.recipient, "bad setting recipient")
             self._relay = smtp.SMTPSettings(
                 host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,
                 username=settings.smtp_username or None, password=settings.smtp_password or None,
                 timeout=settings.smtp_timeout, validate_certs=settings.smtp_validate_certs)
-            smtp.build_message(self._sender, [self._recipient], "", "")  # rejects bad addresses now
         except smtp.MailError as e:
             raise HealthCheckError(str(e))
 
@@ -358,8 +570,10 @@ class SMTPMailer:
         return message.as_string()
 
     def deliver(self, text):
+        if self._deadline is None:
+            self._deadline = self._smtp.Deadline(self._timeout)
         try:
-            self._smtp.send(self._relay, email.message_from_string(text, policy=email.policy.default))
+            self._smtp.send(self._relay, email.message_from_string(text, policy=email.policy.default), self._deadline)
         except self._smtp.MailError as e:
             raise DeliveryError(str(e))
 
@@ -392,7 +606,7 @@ def run(settings, probe, mailer, clock=time.time, dry_run=False, host=None):
     store = StateStore(settings.state_dir)
     if dry_run:
         results = run_checks(planned_checks(settings), probe)
-        due = mails_due(store.load(), results, clock(), settings)
+        due = mails_due(store.load(repair=False), results, clock(), settings)
         return report(host, results, would_send=[mail["subject"] for mail in due])
     with store.locked():
         state = store.load()
@@ -435,6 +649,10 @@ def warn(text):
     print("health_check: %s" % text, file=sys.stderr)
 
 
+def unknown(error):
+    return {"status": "UNKNOWN", "exit_code": EXIT_CODES["UNKNOWN"], "error": error}
+
+
 def main(argv=None, probe=None, clock=time.time):
     as_json = False
     try:
@@ -442,9 +660,15 @@ def main(argv=None, probe=None, clock=time.time):
         as_json = options.json
         settings = load_settings(options)
         mailer = None if options.dry_run else SMTPMailer(load_smtp_module(settings.lib_dir), settings)
+        if options.check_config:
+            print("health_check: the settings are usable")
+            return EXIT_CODES["OK"]
         result = run(settings, probe or SystemProbe(), mailer, clock, options.dry_run)
     except (HealthCheckError, OSError) as e:
-        result = {"status": "UNKNOWN", "exit_code": EXIT_CODES["UNKNOWN"], "error": str(e)}
+        result = unknown(str(e))
+    except Exception as e:  # a Nagios plugin says UNKNOWN, never just dies; the traceback goes to stderr (cron mail)
+        traceback.print_exc()
+        result = unknown("unexpected error: %s: %s" % (e.__class__.__name__, e))
     print(json.dumps(result, sort_keys=True) if as_json else format_line(result))
     error = result.get("mails", {}).get("error")
     if error:

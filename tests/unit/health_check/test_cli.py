@@ -2,38 +2,17 @@
 with the deployed fruitstore_smtp module (the collection's _smtp.py)."""
 
 import email
-import email.policy
 import json
-import mailbox
 import os
 import socket
 import sys
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Mailbox
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from health_check_support import ROLE_FILES, FakeProbe
+from health_check_support import ROLE_FILES, FakeProbe, messages, run_main
+from tools.services import free_port
 
 CONTRACT_BODY = "Please check your system and resolve the issue as soon as possible."
-
-
-@pytest.fixture
-def config_file(tmp_path):
-    def write(name="health_check.ini", **values):
-        values.setdefault("recipient", "ops@example.com")
-        values.setdefault("state_dir", str(tmp_path / "state"))
-        values.setdefault("lib_dir", str(ROLE_FILES))
-        values.setdefault("cpu_interval_seconds", "0.01")
-        path = tmp_path / name
-        path.write_text("[health_check]\n" + "".join("%s = %s\n" % item for item in values.items()))
-        return str(path)
-    return write
-
-
-def run_main(hc, argv, probe=None):
-    return hc.main(argv, probe=probe or FakeProbe())
 
 
 def test_the_deployed_mail_library_is_the_collections_module():
@@ -74,7 +53,7 @@ def test_flags_override_the_config_file(hc, config_file, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--config", "/nonexistent/health_check.ini"], "config file /nonexistent/health_check.ini not found"),
     (["--no-such-flag"], "unrecognized arguments"),
-    (["--smtp-port", "many"], "invalid int value"),
+    (["--smtp-port", "many"], "bad setting smtp_port = 'many' from --smtp-port: must be a whole number from 1 to 65535"),
 ])
 def test_unusable_arguments_exit_3_unknown(hc, argv, message, capsys):
     assert run_main(hc, argv) == 3
@@ -84,11 +63,11 @@ def test_unusable_arguments_exit_3_unknown(hc, argv, message, capsys):
 
 @pytest.mark.parametrize("values, message", [
     ({"colour": "red"}, "unknown setting 'colour'"),
-    ({"consecutive_failures": "0"}, "consecutive_failures must be at least 1"),
+    ({"consecutive_failures": "0"}, "bad setting consecutive_failures = '0' in "),
     ({"recipient": ""}, "no recipient configured"),
     ({"recipient": "not an address"}, "is not a valid mail address"),
-    ({"smtp_security": "ssl"}, "security must be one of"),
-    ({"smtp_username": "monitor"}, "username and password must be given together"),
+    ({"smtp_security": "ssl"}, "must be one of plain, starttls, tls"),
+    ({"smtp_username": "monitor"}, "smtp_username and smtp_password must be set together"),
     ({"lib_dir": "/nonexistent"}, "cannot import fruitstore_smtp from /nonexistent"),
 ])
 def test_bad_settings_exit_3_unknown(hc, config_file, values, message, capsys, monkeypatch):
@@ -102,30 +81,6 @@ def test_a_held_lock_exits_3_unknown(hc, config_file, tmp_path, capsys):
     with hc.StateStore(str(tmp_path / "state")).locked():
         assert run_main(hc, ["--config", config_file()]) == 3
     assert "another health_check run holds" in capsys.readouterr().out
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def relay(tmp_path):
-    """A real SMTP server on loopback keeping mail in a Maildir; accepts the login monitor/secret."""
-    def check_login(server, session, envelope, mechanism, auth_data):
-        return AuthResult(success=isinstance(auth_data, LoginPassword)
-                          and (auth_data.login, auth_data.password) == (b"monitor", b"s3cret%"), handled=False)
-    port = free_port()
-    controller = Controller(Mailbox(str(tmp_path / "maildir")), hostname="127.0.0.1", port=port,
-                            authenticator=check_login, auth_require_tls=False)
-    controller.start()
-    yield port, mailbox.Maildir(str(tmp_path / "maildir"), factory=None, create=False)
-    controller.stop()
-
-
-def messages(maildir):
-    return [email.message_from_bytes(maildir.get_bytes(key), policy=email.policy.default) for key in maildir.keys()]
 
 
 def test_alerts_and_recoveries_reach_a_real_relay_with_login(hc, config_file, relay, capsys):

@@ -154,7 +154,7 @@ def test_an_unreadable_state_file_is_replaced_not_fatal(run_once, settings, prob
     probe.memory_mb = 100
     assert run_once()["status"] == "CRITICAL"
     assert mailer.subjects == [MEMORY_ALERT]
-    assert "ignoring the unreadable state file" in capsys.readouterr().err
+    assert "state.json is damaged: it is not valid JSON" in capsys.readouterr().err
 
 
 def test_a_dry_run_mails_nothing_and_changes_no_state(run_once, probe, mailer, tmp_path):

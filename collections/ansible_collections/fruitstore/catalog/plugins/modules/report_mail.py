@@ -33,17 +33,21 @@ attributes:
     details: Idempotent through O(sent_log); with O(force=true) every run sends.
 options:
   to:
-    description: Recipients.
+    description:
+      - Recipients. White space around an address (the newline a YAML folded scalar ends with) is removed; an address
+        with a line break or another control character inside is refused.
     type: list
     elements: str
     required: true
     aliases: [recipients]
   sender:
-    description: The C(From) address.
+    description: The C(From) address, cleaned and checked as O(to) is.
     type: str
     default: automation@example.com
   subject:
-    description: Subject of the message.
+    description:
+      - Subject of the message, one line. White space around it is removed; a line break or another control
+        character inside is refused (it would end the message's headers early).
     type: str
     default: Upload Completed - Online Fruit Store
   body:
@@ -95,7 +99,11 @@ options:
     description: PEM file of the certificate authority that signed the relay's certificate.
     type: path
   timeout:
-    description: Seconds to wait for the relay.
+    description:
+      - Seconds the whole exchange with the relay may take, over 0 and at most 3600. It is a deadline, not a wait per
+        read - name lookup, connection, TLS handshake, banner, EHLO, STARTTLS, login and the message all share it -
+        so however slowly the relay answers (a byte a second, or a banner that never ends), the module gives up at most
+        O(timeout) seconds after it began to connect and fails saying which step it was waiting for.
     type: float
     default: 20
   once_key:
@@ -240,6 +248,10 @@ def main():
     body = _body(params)
     attachments = _read_attachments(module)
     try:
+        # Header values cleaned (surrounding white space) and checked (no line breaks) here, so the error names the option.
+        params = dict(params, to=[smtp.address(value, "option 'to'") for value in params["to"]],
+                      sender=smtp.address(params["sender"], "option 'sender'"),
+                      subject=smtp.header_value(params["subject"], "option 'subject'"))
         message = smtp.build_message(params["sender"], params["to"], params["subject"], body, attachments)
         settings = smtp.SMTPSettings(params["host"], params["port"], params["security"], params["username"],
                                      params["password"], params["timeout"], params["validate_certs"], params["ca_path"])

@@ -2,57 +2,43 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
+"""_smtp against real SMTP servers over TCP (the relay and scripted fixtures of tests/unit/plugins/conftest.py)."""
+
 from __future__ import annotations
 
-import smtplib
+import email
+import email.policy
+import socket
+import time
 
 import pytest
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
 
+from ..conftest import ENDLESS
 
-class FakeSMTP:
-    """Stands in for smtplib.SMTP: records the conversation, offers the given extensions."""
-
-    def __init__(self, extensions=("starttls", "auth"), refused=None, login_error=None):
-        self.extensions = extensions
-        self.refused = refused or {}
-        self.login_error = login_error
-        self.calls = []
-
-    def __call__(self, host, port, timeout=None, context=None):
-        self.calls.append(("connect", host, port))
-        return self
-
-    def ehlo(self):
-        self.calls.append(("ehlo",))
-
-    def has_extn(self, name):
-        return name in self.extensions
-
-    def starttls(self, context=None):
-        self.calls.append(("starttls", context.verify_mode))
-
-    def login(self, user, password):
-        if self.login_error:
-            raise self.login_error
-        self.calls.append(("login", user))
-
-    def send_message(self, message, to_addrs):
-        self.calls.append(("send", tuple(to_addrs)))
-        return self.refused
-
-    def quit(self):
-        self.calls.append(("quit",))
-
-    def close(self):
-        self.calls.append(("close",))
+MARGIN = 1.0  # seconds a give-up may come after the deadline, on a busy machine
 
 
-def message():
-    return smtp.build_message("automation@example.com", ["a@example.com", "b@example.com"], "S", "Body",
-                              [("processed.pdf", b"%PDF-1.4")])
+def message(to=("a@example.com", "b@example.com")):
+    return smtp.build_message("automation@example.com", list(to), "S", "Body", [("processed.pdf", b"%PDF-1.4")])
 
+
+TLS_RECORD = b"\x16\x03\x03" + ENDLESS  # the start of a TLS handshake record that never ends
+EHLO_ANSWER = b"250-relay.example\r\n250-SIZE 10000000\r\n250-8BITMIME\r\n250-STARTTLS\r\n250 HELP\r\n"
+
+
+def gives_up(settings, within):
+    """Send through settings; return the MailError after checking it came within `within` s (plus the margin)."""
+    started = time.monotonic()
+    with pytest.raises(smtp.MailError) as raised:
+        smtp.send(settings, message())
+    elapsed = time.monotonic() - started
+    assert elapsed <= within + MARGIN, "gave up after %.1f s, the deadline was %s s" % (elapsed, within)
+    return str(raised.value)
+
+
+# -- messages and header values ------------------------------------------------------------------------------
 
 def test_message_has_date_id_and_a_pdf_attachment():
     built = message()
@@ -62,44 +48,167 @@ def test_message_has_date_id_and_a_pdf_attachment():
     assert attachment.get_filename() == "processed.pdf"
 
 
-def test_bad_addresses_are_refused_before_sending():
-    with pytest.raises(smtp.MailError, match="not a valid mail address"):
-        smtp.build_message("automation@example.com", ["not an address"], "S", "B")
+def test_a_sender_with_a_display_name_gives_a_well_formed_message_id():
+    built = smtp.build_message("Fruit Store <automation@example.com>", ["a@example.com"], "S", "B")
+    assert built["Message-ID"].endswith("@example.com>") and ">>" not in built["Message-ID"]
 
 
-def test_starttls_verifies_and_logs_in(monkeypatch):
-    fake = FakeSMTP()
-    monkeypatch.setattr(smtplib, "SMTP", fake)
-    settings = smtp.SMTPSettings("relay", 587, "starttls", "user", "secret")
-    assert smtp.send(settings, message()) == ["a@example.com", "b@example.com"]
-    import ssl
-    assert ("starttls", ssl.CERT_REQUIRED) in fake.calls
-    assert ("login", "user") in fake.calls
+@pytest.mark.parametrize("text", ["not an address", "a@example.com, b@example.com", "a b@example.com", ""])
+def test_bad_addresses_are_refused_naming_the_setting(text):
+    with pytest.raises(smtp.MailError, match="option 'to': .* is not a valid mail address"):
+        smtp.address(text, "option 'to'")
 
 
-def test_starttls_not_offered_is_a_failure_not_a_downgrade(monkeypatch):
-    fake = FakeSMTP(extensions=("auth",))
-    monkeypatch.setattr(smtplib, "SMTP", fake)
-    with pytest.raises(smtp.MailError, match="does not offer STARTTLS"):
-        smtp.send(smtp.SMTPSettings("relay", 25, "starttls"), message())
-    assert not any(call[0] == "send" for call in fake.calls)
+@pytest.mark.parametrize("text", ["ops@example.com\n", "  ops@example.com \r\n", "\tops@example.com"])
+def test_white_space_around_an_address_is_removed(text):
+    assert smtp.address(text, "option 'to'") == "ops@example.com"
 
 
-def test_a_refused_recipient_fails(monkeypatch):
-    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP(refused={"b@example.com": (550, b"no such user")}))
-    with pytest.raises(smtp.MailError, match="b@example.com .550 no such user"):
-        smtp.send(smtp.SMTPSettings(), message())
-
-
-def test_a_refused_login_names_the_user_and_never_the_password(monkeypatch):
-    error = smtplib.SMTPAuthenticationError(535, b"bad credentials")
-    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP(login_error=error))
+@pytest.mark.parametrize("text, code", [
+    ("ops@example.com\nBcc: spy@example.com", "U+000A (line feed) at character 16"),
+    ("ops@example.com\rBcc: spy@example.com", "U+000D (carriage return) at character 16"),
+    ("Upload\r\n\r\nInjected body", "U+000D (carriage return) at character 7"),
+    ("Upload\x00Done", "U+0000"),
+    ("Upload\x0bDone", "U+000B"),
+    ("Upload\x85Done", "U+0085"),
+    ("Upload\u2028Done", "U+2028 (line separator)"),
+])
+def test_a_line_break_inside_a_header_value_is_refused_naming_the_setting(text, code):
     with pytest.raises(smtp.MailError) as raised:
-        smtp.send(smtp.SMTPSettings("relay", 25, "plain", "user", "hunter2"), message())
-    assert "user" in str(raised.value) and "hunter2" not in str(raised.value)
-    assert "hunter2" not in repr(smtp.SMTPSettings("relay", 25, "plain", "user", "hunter2"))
+        smtp.header_value(text, "option 'subject'")
+    assert str(raised.value).startswith("option 'subject' must be a single line of text, but ")
+    assert code in str(raised.value)
+
+
+def test_a_tab_and_non_ascii_text_are_fine_in_a_subject():
+    assert smtp.header_value(" Upload\tCompleted – Café \n", "option 'subject'") == "Upload\tCompleted – Café"
+
+
+@pytest.mark.parametrize("field", ["sender", "recipient", "subject"])
+def test_the_message_builder_refuses_a_header_value_that_would_end_the_headers(field):
+    values = {"sender": "automation@example.com", "recipient": "a@example.com", "subject": "Report"}
+    values[field] += "\n\nX"
+    with pytest.raises(smtp.MailError, match="must be a single line"):
+        smtp.build_message(values["sender"], [values["recipient"]], values["subject"], "Body")
+
+
+def test_values_ending_in_a_newline_give_a_message_whose_headers_end_where_they_should():
+    built = smtp.build_message("automation@example.com\n", ["a@example.com\n"], "Report\n", "Body text")
+    parsed = email.message_from_bytes(built.as_bytes(), policy=email.policy.default)
+    assert (parsed["From"], parsed["To"], parsed["Subject"]) == ("automation@example.com", "a@example.com", "Report")
+    assert parsed.get_content().strip() == "Body text" and parsed["Message-ID"]
+
+
+# -- settings ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("options, text", [
+    ({"port": 0}, "port must be a whole number from 1 to 65535, not 0"),
+    ({"port": 70000}, "port must be a whole number from 1 to 65535, not 70000"),
+    ({"port": "smtp"}, "port must be a whole number from 1 to 65535, not 'smtp'"),
+    ({"timeout": -1}, "timeout must be a number of seconds over 0 and at most 3600"),
+    ({"timeout": 0}, "not 0"),
+    ({"timeout": float("nan")}, "not nan"),
+    ({"timeout": float("inf")}, "not inf"),
+    ({"timeout": 1e9}, "not 1000000000.0"),
+    ({"host": ""}, "host must name the relay"),
+    ({"host": "relay\nexample"}, "host must be a single line"),
+    ({"security": "ssl"}, "security must be one of plain, starttls, tls"),
+    ({"username": "u"}, "username and password must be given together"),
+])
+def test_unusable_settings_are_refused_naming_the_setting(options, text):
+    with pytest.raises(smtp.MailError) as raised:
+        smtp.SMTPSettings(**options)
+    assert text in str(raised.value)
+
+
+# -- real relays ---------------------------------------------------------------------------------------------
+
+def test_a_message_reaches_a_real_relay_with_its_headers(relay):
+    settings, mailbox = relay()
+    assert smtp.send(settings, message()) == ["a@example.com", "b@example.com"]
+    (received,) = mailbox.messages
+    assert received["Subject"] == "S" and received["To"] == "a@example.com, b@example.com"
+
+
+def test_a_login_is_made_when_asked_and_a_wrong_one_names_the_user_not_the_password(relay):
+    settings, mailbox = relay(login=(b"user", b"right"), username="user", password="right")
+    smtp.send(settings, message())
+    wrong, _mailbox = relay(login=(b"user", b"right"), username="user", password="hunter2")
+    with pytest.raises(smtp.MailError, match="refused the login of user: 535") as raised:
+        smtp.send(wrong, message())
+    assert "hunter2" not in str(raised.value) and "hunter2" not in repr(wrong)
+    assert len(mailbox.messages) == 1
+
+
+def test_starttls_not_offered_is_a_failure_not_a_downgrade(relay):
+    settings, mailbox = relay(security="starttls")
+    with pytest.raises(smtp.MailError, match="does not offer STARTTLS; refusing to send in plain text"):
+        smtp.send(settings, message())
+    assert mailbox.messages == []
+
+
+def test_a_refused_recipient_fails(relay):
+    settings, _mailbox = relay(refuse={"b@example.com"})
+    with pytest.raises(smtp.MailError, match="refused b@example.com .550 5.1.1 <b@example.com>: no such user here"):
+        smtp.send(settings, message())
 
 
 def test_relay_down_is_a_clear_failure():
-    with pytest.raises(smtp.MailError, match="cannot send mail through 127.0.0.1:9"):
+    with pytest.raises(smtp.MailError, match="cannot send mail through 127.0.0.1:%d .plain.: .*refused" % 9):
         smtp.send(smtp.SMTPSettings("127.0.0.1", 9, timeout=2), message())
+
+
+# -- the timeout is a deadline for the whole exchange ---------------------------------------------------------
+
+@pytest.mark.parametrize("script, security, step", [
+    ([(None, b"220 " + ENDLESS)], "plain", "the banner"),
+    ([], "plain", "the banner"),
+    ([(None, b"220 relay.example ESMTP\r\n"), (b"EHLO", EHLO_ANSWER * 100)], "plain", "the answer to EHLO"),
+    ([(None, b"220 relay.example ESMTP\r\n"), (b"EHLO", EHLO_ANSWER), (b"STARTTLS", b"220 Go ahead\r\n"), (None, TLS_RECORD)],
+     "starttls", "the TLS handshake"),
+    ([(None, TLS_RECORD)], "tls", "the TLS handshake"),
+])
+def test_a_relay_that_answers_a_byte_at_a_time_is_given_up_on_at_the_deadline(scripted, script, security, step):
+    relay = scripted(script, drip=0.2)
+    text = gives_up(relay.settings(2, security=security), 2)
+    assert text == ("the relay 127.0.0.1:%d (%s) did not finish the SMTP exchange within the timeout of 2 s "
+                    "(gave up waiting for %s)" % (relay.port, security, step))
+
+
+def test_a_relay_that_drips_after_the_login_is_given_up_on_during_the_message(scripted):
+    script = [(None, b"220 relay.example ESMTP\r\n"), (b"EHLO", b"250-relay.example\r\n250 AUTH PLAIN\r\n"),
+              (b"AUTH", b"235 2.7.0 Authentication successful\r\n"), (b"MAIL", b"250 OK\r\n"), (b"RCPT", b"250 OK\r\n"),
+              (b"RCPT", b"250 OK\r\n"), (b"DATA", b"354 End data with <CR><LF>.<CR><LF>\r\n"), (b"\r\n.\r\n", ENDLESS)]
+    relay = scripted(script, drip=0.01)
+    text = gives_up(relay.settings(2, username="u", password="p"), 2)
+    assert text.endswith("(gave up waiting for the answer to DATA)")
+
+
+def test_the_relay_sees_the_client_hang_up_at_the_deadline(scripted):
+    relay = scripted([(None, b"220 " + ENDLESS)], drip=0.2)
+    started = time.monotonic()
+    gives_up(relay.settings(1.5), 1.5)
+    time.sleep(0.5)
+    assert relay.hung_up is not None and relay.hung_up - started <= 1.5 + MARGIN
+
+
+def test_a_name_lookup_that_hangs_is_given_up_on_at_the_deadline(monkeypatch):
+    lookup = socket.getaddrinfo
+
+    def slow_lookup(*args, **kwargs):
+        time.sleep(30)
+        return lookup(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
+    text = gives_up(smtp.SMTPSettings("relay.example", 25, timeout=1), 1)
+    assert text.endswith("(gave up waiting for the connection)")
+
+
+def test_one_deadline_bounds_several_messages(relay):
+    settings, mailbox = relay()
+    deadline = smtp.Deadline(0.5)
+    smtp.send(settings, message(), deadline)
+    time.sleep(0.6)
+    with pytest.raises(smtp.MailError, match="within the timeout of 0.5 s"):
+        smtp.send(settings, message(), deadline)
+    assert len(mailbox.messages) == 1

@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
 from ansible_collections.fruitstore.catalog.plugins.modules import report_mail
 
+from ..conftest import ENDLESS
 from .conftest import AnsibleFailJson
 
 
@@ -53,3 +56,63 @@ def test_a_failed_send_is_not_recorded(run_module, monkeypatch, tmp_path):
 def test_username_needs_password(run_module, tmp_path):
     with pytest.raises(AnsibleFailJson, match="username.*password|password.*username"):
         run_module(report_mail, {"to": ["a@example.com"], "username": "u", "sent_log": str(tmp_path / "s.json")})
+
+
+def relay_args(settings, tmp_path, **args):
+    return dict({"to": ["supplier@example.com"], "host": settings.host, "port": settings.port,
+                 "sent_log": str(tmp_path / "sent.json")}, **args)
+
+
+@pytest.mark.parametrize("option, value", [
+    ("to", ["supplier@example.com\nBcc: spy@example.com"]),
+    ("to", ["supplier@example.com", "ops@example.com\r\n\r\nInjected body"]),
+    ("sender", "automation@example.com\rBcc: spy@example.com"),
+    ("subject", "Upload Completed\r\nBcc: spy@example.com"),
+    ("subject", "Upload Completed\n\nInjected body"),
+    ("subject", "Upload\u2028Completed"),
+])
+def test_a_line_break_inside_a_header_option_fails_naming_the_option(run_module, relay, tmp_path, option, value):
+    settings, mailbox = relay()
+    with pytest.raises(AnsibleFailJson) as raised:
+        run_module(report_mail, relay_args(settings, tmp_path, **{option: value}))
+    assert raised.value.args[0]["msg"].startswith("Cannot build the report mail: option '%s' must be a single line of "
+                                                  "text, but " % option)
+    assert mailbox.messages == [] and not (tmp_path / "sent.json").exists()
+
+
+def test_header_options_ending_in_a_newline_are_cleaned_and_the_mail_is_whole(run_module, relay, tmp_path):
+    settings, mailbox = relay()
+    result = run_module(report_mail, relay_args(settings, tmp_path, to=["supplier@example.com\n"],
+                                                sender=" automation@example.com\n", subject="Upload Completed\n",
+                                                total_weight=2790))
+    assert result["sent"] and result["recipients"] == ["supplier@example.com"]
+    (received,) = mailbox.messages
+    assert (received["From"], received["To"], received["Subject"]) == (
+        "automation@example.com", "supplier@example.com", "Upload Completed")
+    assert "Total weight uploaded: 2,790 lbs." in received.get_content()
+
+
+@pytest.mark.parametrize("option, value, text", [
+    ("timeout", float("nan"), "timeout must be a number of seconds over 0 and at most 3600"),
+    ("timeout", -1, "timeout must be a number of seconds over 0 and at most 3600"),
+    ("port", 70000, "port must be a whole number from 1 to 65535, not 70000"),
+])
+def test_an_unusable_timeout_or_port_fails_naming_the_option(run_module, tmp_path, option, value, text):
+    with pytest.raises(AnsibleFailJson, match=text):
+        run_module(report_mail, {"to": ["a@example.com"], option: value, "sent_log": str(tmp_path / "sent.json")})
+
+
+@pytest.mark.parametrize("script, step", [
+    ([(None, b"220 " + ENDLESS)], "the banner"),
+    ([(None, b"220 relay.example ESMTP\r\n"), (b"EHLO", b"250-relay.example\r\n" * 1000)], "the answer to EHLO"),
+])
+def test_a_relay_that_drips_fails_the_task_within_its_timeout(run_module, scripted, tmp_path, script, step):
+    relay = scripted(script, drip=0.2)
+    started = time.monotonic()
+    with pytest.raises(AnsibleFailJson) as raised:
+        run_module(report_mail, relay_args(relay.settings(2), tmp_path, timeout=2))
+    assert time.monotonic() - started <= 2 + 1.0
+    assert raised.value.args[0]["msg"] == (
+        "The report mail to supplier@example.com was not sent: the relay 127.0.0.1:%d (plain) did not finish the SMTP "
+        "exchange within the timeout of 2 s (gave up waiting for %s)" % (relay.port, step))
+    assert not (tmp_path / "sent.json").exists()

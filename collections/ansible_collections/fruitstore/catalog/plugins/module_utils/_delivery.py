@@ -84,6 +84,18 @@ def publish_argument_spec():
     return spec
 
 
+def checked_mail(settings):
+    """The mail settings with their addresses cleaned (a YAML folded scalar's newline) and checked, before anything is
+    imported; raises DeliveryFailed naming the option."""
+    if not settings:
+        return settings
+    try:
+        return dict(settings, to=[smtp.address(value, "option 'mail.to'") for value in settings["to"]],
+                    sender=smtp.address(settings["sender"], "option 'mail.sender'"))
+    except smtp.MailError as e:
+        raise DeliveryFailed("Cannot mail the report: %s" % e)
+
+
 def write_page(module, path, title, products):
     """The page, when it differs; written in check mode too (marked a preview): it is how an import is previewed."""
     data = to_bytes(page.render(path, title, products, preview=module.check_mode))

@@ -369,9 +369,8 @@ def main():
                            ("reportlab", REPORTLAB_IMPORT_ERROR if module.params["report_path"] else None)):
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
-    params = module.params
-
     try:
+        params = dict(module.params, mail=delivery.checked_mail(module.params["mail"]))
         result = delivery.import_delivery(module, params, params["image_workers"], params["upload_workers"],
                                           heading=params["report_heading"])
     except delivery.DeliveryFailed as e:

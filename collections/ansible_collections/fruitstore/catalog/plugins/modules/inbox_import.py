@@ -217,22 +217,22 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._report import 
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
 
 
-def _options(module, found):
+def _options(params, found, check_mode):
     """The options of delivery_import for one delivery of the inbox: its files, its identity, its outputs."""
     state = os.path.join(found.path, ".fruitstore")
     return dict(
-        module.params, images_dir=os.path.join(found.path, "images"),
+        params, images_dir=os.path.join(found.path, "images"),
         descriptions_dir=os.path.join(found.path, "descriptions"), dest=None,
         manifest=os.path.join(state, "images.json"),
-        progress_log=None if module.check_mode else os.path.join(state, "progress.log"),
-        journal=os.path.join(state, "uploads.jsonl"), delivery_id="%s/%s" % (module.params["supplier"], found.name),
+        progress_log=None if check_mode else os.path.join(state, "progress.log"),
+        journal=os.path.join(state, "uploads.jsonl"), delivery_id="%s/%s" % (params["supplier"], found.name),
         page_path=os.path.join(found.path, "delivery.html"),
-        page_title="Supplier %s, delivery %s" % (module.params["supplier"], found.name),
+        page_title="Supplier %s, delivery %s" % (params["supplier"], found.name),
         report_path=os.path.join(found.path, "processed.pdf"), sent_log=os.path.join(state, "sent-mail.json"))
 
 
-def _import(module, found, archive):
-    params = _options(module, found)
+def _import(module, params, found, archive):
+    params = _options(params, found, module.check_mode)
     heading = "Supplier %s, delivery %s (received %s)" % (params["supplier"], found.name, found.received())
     entry = dict(name=found.name, path=found.path)
     try:
@@ -277,7 +277,10 @@ def main():
                            ("reportlab", REPORTLAB_IMPORT_ERROR)):
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
-    params = module.params
+    try:
+        params = dict(module.params, mail=delivery.checked_mail(module.params["mail"]))
+    except delivery.DeliveryFailed as e:
+        module.fail_json(msg=str(e))
     archive = params["archive"] or os.path.normpath(params["inbox"]) + "-archive"
     ready_marker = params["ready_marker"]
     if ready_marker and (os.sep in ready_marker or ready_marker in (".", "..")):
@@ -294,7 +297,7 @@ def main():
             deliveries.append(dict(name=each.name, path=each.path, state="waiting", reason=reason,
                                    waiting_seconds=int(now - each.oldest) if each.oldest else 0))
             continue
-        entry, delivery_changed = _import(module, each, archive)
+        entry, delivery_changed = _import(module, params, each, archive)
         deliveries.append(entry)
         changed = changed or delivery_changed
     counts = {state: sum(1 for entry in deliveries if entry["state"] == state)

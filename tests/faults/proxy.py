@@ -25,7 +25,7 @@ class FaultProxy:
 
     Actions: 'status' answers details['status'] (and details['body']) without asking the store; 'lose' lets the
     store handle the request, then drops the connection without an answer; 'delay' waits details['seconds']
-    before passing the request on."""
+    before passing the request on; 'rewrite' passes the store's answer through details['rewrite'](body)."""
 
     def __init__(self, upstream):
         self.upstream = urlsplit(upstream)
@@ -86,6 +86,8 @@ class FaultProxy:
                 if fault and fault.action == "lose":
                     self.close_connection = True
                     return
+                if fault and fault.action == "rewrite":
+                    answer = fault.details["rewrite"](answer)
                 self.answer(status, answer_headers, answer)
 
             def answer(self, status, headers, body):

@@ -2,13 +2,16 @@
 
 Every case records what the user sees and what reached the store in var/docs/faults.md (see conftest.py)."""
 
+import json
 import os
 import re
 import signal
 import ssl
+import struct
 import time
 
 import pytest
+import requests
 
 from tests.faults import bad_delivery
 from tests.faults.conftest import exactly_once, line_with, names_in, record
@@ -128,8 +131,8 @@ def test_a_store_that_does_not_answer_in_time(proxy, small_delivery, mail_server
     started = time.monotonic()
     result = run_import(small_delivery, proxy, mail_server, store_timeout=1)
     assert result.returncode != 0 and time.monotonic() - started < 60
-    record("store", "a timeout (store_timeout: 1, the store takes 3 s)", line_with(result.output, "timed out"),
-           "nothing", names_in(proxy) == [])
+    record("store", "a timeout (store_timeout: 1, the store takes 3 s)",
+           line_with(result.output, "no whole answer within the timeout"), "nothing", names_in(proxy) == [])
 
 
 def test_a_slow_store_is_waited_for(proxy, small_delivery, mail_server):
@@ -337,3 +340,241 @@ def test_secrets_never_appear_even_at_vvv(store_factory, small_delivery):
     record("secrets", "store token and SMTP password in a -vvv run, the returned values and the state files",
            "`%d lines of -vvv output, none with the token or the password`" % len(result.output.splitlines()),
            "all 10", True)
+
+
+# -- hostile deliveries, stores and relays -----------------------------------------------------------------------
+
+def _float_rgb_tiff(path, size=(30, 20)):
+    """A valid TIFF of three 32-bit floating point samples per pixel: a picture Pillow cannot decode."""
+    width, height = size
+    pixels = struct.pack("<f", 1.0) * 3 * width * height
+    count = 10
+    bits_at = 8 + 2 + 12 * count + 4
+    formats_at, data_at = bits_at + 6, bits_at + 12
+
+    def entry(tag, kind, number, value):
+        return struct.pack("<HHII", tag, kind, number, value)
+
+    directory = [entry(256, 4, 1, width), entry(257, 4, 1, height), entry(258, 3, 3, bits_at), entry(259, 3, 1, 1),
+                 entry(262, 3, 1, 2), entry(273, 4, 1, data_at), entry(277, 3, 1, 3), entry(278, 4, 1, height),
+                 entry(279, 4, 1, len(pixels)), entry(339, 3, 3, formats_at)]
+    path.write_bytes(b"II*\x00" + struct.pack("<IH", 8, count) + b"".join(directory) + struct.pack("<I", 0)
+                     + struct.pack("<6H", 32, 32, 32, 3, 3, 3) + pixels)
+
+
+def _replace_description(delivery, stem, data):
+    (delivery / "descriptions" / (stem + ".txt")).write_bytes(data)
+
+
+def test_nothing_outside_the_delivery_is_read_shown_or_written(store_factory, small_delivery, mail_server, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\nSecret Second Line\nthird line\n")
+    (small_delivery / "descriptions" / "003.txt").unlink()
+    (small_delivery / "descriptions" / "003.txt").symlink_to(secret)
+    store = store_factory()
+    result = run_import(small_delivery, store, mail_server)
+    assert result.returncode != 0
+    seen = line_with(result.output, "FAILED", "003.txt")
+    assert "symbolic link to a file outside" in seen
+    page = (small_delivery / "delivery.html").read_text()
+    leaked = "Secret Second Line" in result.output + page or "root:x" in "".join(names_in(store))
+    assert not leaked
+    record("hostile", "a description that is a symbolic link to a file outside the delivery", seen,
+           "the other 9; nothing of the file shown", not leaked and len(names_in(store)) == 9)
+
+    # State files planted as links to a file elsewhere are neither read nor written through.
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text("untouched\n")
+    state = small_delivery / ".fruitstore"
+    (state / "uploads.jsonl").unlink()
+    (state / "uploads.jsonl").symlink_to(outside)
+    (state / "progress.log").unlink()
+    (state / "progress.log").symlink_to(outside)
+    (small_delivery / "descriptions" / "003.txt").unlink()
+    _replace_description(small_delivery, "003", b"Blackberry\n150 lbs\nDark.\n")
+    again = run_import(small_delivery, store, mail_server)
+    assert again.returncode != 0 or "symbolic link" in again.output
+    untouched = outside.read_text() == "untouched\n"
+    assert untouched
+    record("hostile", "state files (.fruitstore/uploads.jsonl, progress.log) planted as links to a file elsewhere",
+           line_with(again.output, "symbolic link"), "the file elsewhere untouched", untouched)
+
+
+@pytest.mark.parametrize("name, content", [
+    ("null", b"null"), ("a list", b"[1, 2, 3]"), ("cut short", b'{"images": {"001.tiff": {"out'),
+    ("binary", b"\x89PNG\r\n\x1a\n\x00\xff\xfe"), ("wrong shape", b'{"images": [1]}'),
+])
+def test_damaged_state_files_are_named_set_aside_and_rebuilt(store_factory, small_delivery, mail_server, name,
+                                                            content):
+    store = store_factory()
+    assert run_import(small_delivery, store, mail_server).returncode == 0
+    state = small_delivery / ".fruitstore"
+    posts, mails = store.requests("POST"), len(mail_server.messages())
+    seen = []
+    # The manifest and the sent-mail record in one run (the journal still says the products were posted from here,
+    # so the mail is due and its record is read), then the journal in the next.
+    for damaged in (("images.json", "sent-mail.json"), ("uploads.jsonl",)):
+        for file_name in damaged:
+            (state / file_name).write_bytes(content + (b"\n" if file_name.endswith(".jsonl") else b""))
+        result = run_import(small_delivery, store, mail_server)
+        assert result.returncode == 0, result.output[-3000:]
+        for file_name in damaged:
+            seen.append(line_with(result.output, "is damaged", file_name))
+            assert list(state.glob(file_name + ".damaged-*")), file_name
+    intact = store.requests("POST") == posts and len(mail_server.messages()) == mails
+    assert intact
+    record("hostile", "state files (manifest, sent-mail record, upload journal) damaged: %s" % name,
+           seen[1], "nothing posted or mailed again", intact)
+
+
+def test_leftover_temporary_files_are_removed_and_never_taken_for_the_suppliers(store_factory, small_delivery,
+                                                                               mail_server):
+    store = store_factory()
+    assert run_import(small_delivery, store, mail_server).returncode == 0
+    leftovers = [small_delivery / "images" / ".003.jpeg.a1b2c3.fruitstore-tmp",
+                 small_delivery / ".fruitstore" / ".images.json.d4e5f6.fruitstore-tmp"]
+    for path in leftovers:
+        path.write_bytes(b"half written when the disk filled up")
+    (small_delivery / "images" / "003.jpeg").unlink()
+    result = run_import(small_delivery, store, mail_server)
+    assert result.returncode == 0, result.output[-3000:]
+    clean = not any(path.exists() for path in leftovers) and "fruitstore-tmp" not in result.output
+    assert clean
+    record("hostile", "temporary files a full disk left behind (images/ and .fruitstore/)",
+           line_with(result.output, "Images:"), "all 10; the leftovers removed, never counted", clean)
+
+
+def test_names_are_stored_and_shown_faithfully(store_factory, small_delivery, mail_server):
+    os.rename(small_delivery / "images" / "004.tiff", small_delivery / "images" / "red apple.tiff")
+    os.rename(small_delivery / "descriptions" / "004.txt", small_delivery / "descriptions" / "red apple.txt")
+    os.rename(small_delivery / "images" / "005.tiff", small_delivery / "images" / "red_apple.tiff")
+    os.rename(small_delivery / "descriptions" / "005.txt", small_delivery / "descriptions" / "red_apple.txt")
+    os.rename(small_delivery / "images" / "006.tiff", small_delivery / "images" / "lemon #6?.tiff")
+    os.rename(small_delivery / "descriptions" / "006.txt", small_delivery / "descriptions" / "lemon #6?.txt")
+    latin1 = os.fsencode(str(small_delivery / "images")) + b"/p\xeache.tiff"
+    os.rename(small_delivery / "images" / "007.tiff", latin1)
+    os.rename(small_delivery / "descriptions" / "007.txt",
+              os.fsencode(str(small_delivery / "descriptions")) + b"/p\xeache.txt")
+    _replace_description(small_delivery, "008", "Слива Сладкая\n150 lbs\nΚαλό φρούτο, śliwka 李子.\n".encode())
+    (small_delivery / "descriptions" / "009.TXT").write_bytes(b"Twin\n5 lbs\nA second description for 009.\n")
+    store = store_factory()
+    result = run_import(small_delivery, store, mail_server)
+    assert result.returncode != 0  # 009.txt and 009.TXT: which one is meant?
+    seen = line_with(result.output, "FAILED", "009.TXT")
+    assert "several files would be 009.txt" in seen
+    products = requests.get(store.url + "/fruits/", timeout=10).json()
+    images = [product["image_name"] for product in products]
+    assert len(set(images)) == len(images) == 9, images
+    for product in products:
+        assert (store.images / product["image_name"]).exists(), product
+    page = (small_delivery / "delivery.html").read_text()
+    assert "lemon%20%236%3F.jpeg" in page and "p\\xeache" in page and "Слива Сладкая" in page
+    from pypdf import PdfReader
+    report = "\n".join(page.extract_text() for page in PdfReader(small_delivery / "processed.pdf").pages)
+    assert "Слива Сладкая" in report
+    record("hostile", "names: red apple.tiff beside red_apple.tiff, '#' and '?', a Latin-1 file name, Cyrillic, "
+           "001.txt beside 001.TXT", seen, "9, each with its own picture; the name readable in the PDF", True)
+
+
+def test_pictures_come_out_upright_and_an_undecodable_one_is_named(store_factory, small_delivery, mail_server):
+    from PIL import Image
+    upright = Image.new("RGBA", (300, 450), (200, 30, 30, 255))
+    upright.paste((30, 30, 200, 255), (0, 0, 300, 60))  # a blue band at the top
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # stored turned, with the tag saying how to turn it back
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(small_delivery / "images" / "002.tiff", exif=exif)
+    _float_rgb_tiff(small_delivery / "images" / "003.tiff")
+    store = store_factory()
+    result = run_import(small_delivery, store, mail_server, image_size=[200, 300])
+    seen = line_with(result.output, "FAILED", "003.tiff")
+    assert "a valid TIFF that cannot be decoded" in seen and "32-bit floating point" in seen
+    with Image.open(small_delivery / "images" / "002.jpeg") as picture:
+        top, bottom = picture.getpixel((100, 10)), picture.getpixel((100, 290))
+    is_upright = top[2] > 150 and top[0] < 100 and bottom[0] > 150
+    assert is_upright, (top, bottom)
+    record("hostile", "an RGBA TIFF stored rotated (orientation tag); a 32-bit float TIFF", seen,
+           "the rotated one upright; the float one named", is_upright)
+
+
+def test_a_huge_description_is_refused_without_being_read_whole(store_factory, small_delivery, mail_server):
+    with open(small_delivery / "descriptions" / "004.txt", "wb") as handle:
+        handle.write(b"Grape\n200 lbs\n")
+        handle.truncate(200 * 1024 * 1024)  # sparse: 200 MB that take no disk
+    store = store_factory()
+    result = run_import(small_delivery, store, mail_server)
+    seen = line_with(result.output, "FAILED", "004.txt")
+    assert "over 64 kB" in seen
+    record("hostile", "a 200 MB description", seen, "the other 9", len(names_in(store)) == 9)
+
+
+def test_what_the_store_answers_is_checked(proxy, small_delivery, mail_server):
+    def with_junk(body):
+        return json.dumps(json.loads(body) + [1, "text", None, {"name": 5, "weight": "x"}]).encode()
+
+    proxy.add(Fault("GET", "/fruits/", "rewrite", times=100, rewrite=with_junk))
+    proxy.add(Fault("POST", "/fruits/", "status", times=100, status=201,
+                    body={"id": 99, "name": "x", "weight": 1, "description": "x", "image_name": "x"}))
+    proxy.url = proxy.url.replace("http://", "http://ops:s3cr3t-pw@")
+    first = run_import(small_delivery, proxy, mail_server)
+    assert first.returncode != 0 and "s3cr3t-pw" not in first.output
+    seen = line_with(first.output, "FAILED", "001.txt")
+    assert "accepted it (201 Created) but does not list it" in seen
+    assert "entries that are not products" in first.output
+    posts = len([request for request in proxy.seen if request == ("POST", "/fruits/")])
+    second = run_import(small_delivery, proxy, mail_server)
+    again = len([request for request in proxy.seen if request == ("POST", "/fruits/")]) - posts
+    assert again == 0 and "never listed it" in second.output and "s3cr3t-pw" not in second.output
+    record("hostile", "a store that lists non-products and accepts POSTs (201) it never lists; a password in "
+           "store_url", seen, "nothing; the re-run posts nothing again, the password shown nowhere", again == 0)
+
+
+class DrippingStore:
+    """An HTTP server that answers every request a byte a second, as a broken proxy in front of a store can."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(8)
+        self.url = "http://127.0.0.1:%d" % self.server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import threading
+        while True:
+            try:
+                client, _address = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._drip, args=(client,), daemon=True).start()
+
+    @staticmethod
+    def _drip(client):
+        with client:
+            client.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]":
+                try:
+                    client.send(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(1)
+
+    def close(self):
+        self.server.close()
+
+
+def test_a_store_that_answers_a_byte_a_second_is_given_up_on_at_the_timeout(small_delivery, mail_server):
+    store = DrippingStore()
+    try:
+        started = time.monotonic()
+        result = run_import(small_delivery, store, mail_server, store_timeout=3)
+        took = time.monotonic() - started
+    finally:
+        store.close()
+    assert result.returncode != 0
+    seen = line_with(result.output, "no whole answer within the timeout of 3")
+    assert took < 30, took  # the playbook's own start-up and the conversion, plus the 3 s deadline
+    record("hostile", "a store that answers a byte a second (store_timeout 3)", seen,
+           "nothing; gave up after %.0f s in all" % took, True)

@@ -20,7 +20,8 @@ from tests.integration.playbook import environment
 from tests.release.conftest import COLLECTION, galaxy, offline
 
 # report_mail verifies the relay's certificate against the system's CA store (ssl.create_default_context).
-SYSTEM_PACKAGES = {"ca-certificates"}
+# report_pdf and the import's report embed DejaVu Sans and Droid Sans Fallback (module_utils/_report.py FONT_FILES).
+SYSTEM_PACKAGES = {"ca-certificates", "fonts-dejavu-core", "fonts-droid-fallback"}
 
 
 def python_libraries_the_modules_import():
@@ -94,9 +95,10 @@ def test_ansible_builder_context_installs_what_the_modules_need_and_nothing_else
         assert requirement.specifier.contains(importlib.metadata.version(requirement.name)), requirement
 
     bindep = (written / "bindep.txt").read_text()
-    assert all("platform:dpkg" in line and "platform:rpm" in line
-               for line in bindep.splitlines() if line.split("#")[0].strip()), bindep
-    # What bindep installs on this (dpkg) platform; the rpm names are the same.
+    entries = [line.split("#")[0].strip() for line in bindep.splitlines() if line.split("#")[0].strip()]
+    assert all("platform:dpkg" in line or "platform:rpm" in line for line in entries), bindep
+    assert len([line for line in entries if "platform:rpm" in line]) == len(SYSTEM_PACKAGES), "an rpm name for each"
+    # What bindep installs on this (dpkg) platform.
     listed = subprocess.run(["bindep", "-f", str(written / "bindep.txt"), "-l", "newline"], env=environment(),
                             capture_output=True, text=True, timeout=60)
     assert set(listed.stdout.split()) == SYSTEM_PACKAGES, listed.stdout + listed.stderr

@@ -75,7 +75,7 @@ def test_the_delivery_page_shows_each_picture_beside_its_description(browser, im
     browser.get((delivery / "delivery.html").as_uri())
     names = [element.text for element in browser.find_elements("css selector", "article h2")]
     assert names == LAB
-    assert [status.text for status in browser.find_elements("css selector", ".status")] == ["in the store"] * 10
+    assert [status.text for status in browser.find_elements("css selector", ".status")] == ["in the store, brought by this delivery"] * 10
     sizes = browser.execute_async_script(IMAGE_SIZES)
     assert [(width, height) for _src, width, height in sizes] == [(600, 400)] * 10
     full_page_screenshot(browser, SCREENSHOTS / "delivery.png")

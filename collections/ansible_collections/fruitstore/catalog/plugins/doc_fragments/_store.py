@@ -39,7 +39,11 @@ options:
     type: str
   timeout:
     description:
-      - Seconds to wait for each answer of the store.
+      - Seconds one request to the store may take, a deadline for its whole answer however slowly the store sends
+        it, retries included; for a POST, its retries and the read-back before each retry share it too.
+      - An import makes one request to list the store, then one per picture it checks or uploads and one per product
+        it posts, a few at a time (O(fruitstore.catalog.delivery_import#module:upload_workers)); each has this
+        deadline.
     type: float
     default: 30
   retries:

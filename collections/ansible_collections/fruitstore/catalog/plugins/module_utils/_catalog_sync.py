@@ -16,7 +16,14 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, exclusive
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
+    StateError,
+    ensure_parent,
+    exclusive,
+    open_append,
+    read_state,
+    set_aside,
+)
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import read_delivery
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import (
     StoreClient,
@@ -37,6 +44,10 @@ FAILED = "failed"
 RESTOCK_CHOICES = ("keep", "add", "refuse")
 
 
+class ShapeError(ValueError):
+    """A journal line that is JSON, but not an upload."""
+
+
 class UploadJournal:
     """Append-only record of the images uploaded to a store whose product is not posted yet.
 
@@ -44,42 +55,61 @@ class UploadJournal:
     Only an upload without its product counts: it bridges a run cut short between the two POSTs. Once the
     product is posted, the store's own list says what is there."""
 
-    def __init__(self, path, store):
+    def __init__(self, path, store, warn):
         self.path = path
         self.store = store
         self.pending = set()
         self.posted = set()  # image names whose product was posted from here
-        if os.path.exists(path):
-            with open(path) as handle:
-                for line in handle:
-                    try:
-                        entry = json.loads(line)
-                        if entry["store"] == store:
-                            key = (entry["image_name"], entry["sha256"])
-                            if entry.get("posted"):
-                                self.pending.discard(key)
-                                self.posted.add(entry["image_name"])
-                            else:
-                                self.pending.add(key)
-                    except (ValueError, KeyError, TypeError):
-                        continue  # a line cut short by a crash
+        self.listed = set()  # ... and that the store listed afterwards
+        try:
+            data = read_state(path)
+            lines = data.decode("utf-8").splitlines() if data else []
+            for number, line in enumerate(lines):
+                try:
+                    entry = json.loads(line)
+                    if not (isinstance(entry, dict) and all(isinstance(entry.get(key), str)
+                                                            for key in ("store", "image_name", "sha256"))):
+                        raise ShapeError("it is not an upload")
+                except ValueError as e:
+                    if number == len(lines) - 1 and not data.endswith(b"\n") and not isinstance(e, ShapeError):
+                        continue  # the last line, cut short by a crash while it was written
+                    raise StateError("line %d: %s" % (number + 1, e))
+                if entry["store"] == store:
+                    self._note(entry["image_name"], entry["sha256"], entry.get("posted") is True,
+                               entry.get("listed") is True)
+        except (StateError, UnicodeDecodeError) as e:
+            aside = set_aside(path)
+            warn("The upload journal %s is damaged: %s; set aside as %s, and rebuilt from what the store says." % (
+                path, e, aside))
+            self.pending, self.posted, self.listed = set(), set(), set()
+
+    def _note(self, image_name, sha256, posted, listed=False):
+        key = (image_name, sha256)
+        if posted:
+            self.pending.discard(key)
+            self.posted.add(image_name)
+            if listed:
+                self.listed.add(image_name)
+        else:
+            self.pending.add(key)
+
+    def never_listed(self, image_name):
+        """Whether this host posted the product and the store, though it accepted it, never listed it."""
+        return image_name in self.posted and image_name not in self.listed
 
     def has(self, image_name, sha256):
         """Whether this image was uploaded and its product not posted yet."""
         return (image_name, sha256) in self.pending
 
-    def record(self, image_name, sha256, posted=False):
-        key = (image_name, sha256)
-        if posted:
-            self.pending.discard(key)
-            self.posted.add(image_name)
-        else:
-            self.pending.add(key)
+    def record(self, image_name, sha256, posted=False, listed=False):
+        self._note(image_name, sha256, posted, listed)
         entry = {"store": self.store, "image_name": image_name, "sha256": sha256}
         if posted:
             entry["posted"] = True
+        if listed:
+            entry["listed"] = True
         ensure_parent(self.path)
-        with open(self.path, "a") as handle:
+        with open_append(self.path) as handle:
             handle.write(json.dumps(entry) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -290,6 +320,48 @@ def _diff(store_products, created):
             "before": before, "after": before + lines(created)}
 
 
+def _products_only(listed, warn):
+    """The store's list without what is not a product (the store is read, not trusted)."""
+    products = [item for item in listed if isinstance(item, dict)]
+    if len(products) != len(listed):
+        warn("The store's list of products holds %d entries that are not products; they are ignored."
+             % (len(listed) - len(products)))
+    odd = [item for item in products
+           if not (isinstance(item.get("name"), str) and isinstance(item.get("weight"), int)
+                   and isinstance(item.get("image_name"), str))]
+    if odd:
+        warn("The store lists %d products whose name, weight or image_name are not text, a whole number and text "
+             "(the first: %s); none of them is taken for a product of this delivery." % (len(odd), str(odd[0])[:200]))
+    return products
+
+
+def _refuse_the_never_listed(products, journal):
+    for product in products:
+        if product["action"] == CREATE and journal.never_listed(product["image_name"]):
+            product["action"] = FAILED
+            product["error"] = ("posted to the store by an earlier run (it answered 201 Created), but the store has "
+                                "never listed it; not posted again, check the store's list (GET fruits/)")
+
+
+def _check_listed(client, journal, products, warn):
+    """After posting, look once: a product the store accepted but does not list is not taken for imported."""
+    created = [product for product in products if product["action"] == CREATE]
+    if not created:
+        return
+    try:
+        listed = set(item.get("image_name") for item in _products_only(client.list_products(), warn))
+    except StoreError as e:
+        warn("Could not read the store's list back after the import: %s" % e)
+        return
+    for product in created:
+        if product["image_name"] in listed:
+            journal.record(product["image_name"], product["sha256"], posted=True, listed=True)
+        else:
+            product["action"] = FAILED
+            product["error"] = ("the store accepted it (201 Created) but does not list it; it will not be posted "
+                                "again: check the store's list (GET fruits/)")
+
+
 def default_delivery_id(descriptions_dir):
     """The delivery's directory, the parent of its descriptions, as an absolute path without links."""
     return os.path.dirname(os.path.realpath(descriptions_dir.rstrip(os.sep) or os.sep))
@@ -315,14 +387,16 @@ def upload_delivery(module, images, workers):
         # Two imports of the same delivery wait for each other; the second then sees what the first did.
         with exclusive(params["journal"], check_mode=module.check_mode):
             try:
-                journal = UploadJournal(params["journal"], client.base)
+                journal = UploadJournal(params["journal"], client.base, module.warn)
             except (OSError, ValueError) as e:
                 module.fail_json(msg="Cannot read the upload journal %s: %s" % (params["journal"], e))
-            store_products = client.list_products()
+            store_products = _products_only(client.list_products(), module.warn)
             plan(products, store_products, params["restock"])
+            _refuse_the_never_listed(products, journal)
             media_served = find_missing_pictures(client, products, store_products, workers)
             if not module.check_mode:
                 import_products(client, journal, products, workers, media_served)
+                _check_listed(client, journal, products, module.warn)
     except (StoreError, OSError) as e:
         module.fail_json(msg="Cannot import into the store: %s" % e)
     finally:

@@ -121,8 +121,9 @@ def mail_key(fingerprint, store_url, recipients):
     return hashlib.sha256((fingerprint + store_url + ",".join(recipients)).encode()).hexdigest()
 
 
-def mail_once(module, settings, sent_log_path, key, brought, report_path):
-    """Mail the report unless the sent-mail record has the key; two runs take turns on the record.
+def mail_once(module, settings, sent_log_path, key, brought, report_path, posted_now):
+    """Mail the report unless the sent-mail record has the key; two runs take turns on the record. When the record
+    was damaged, only a run that posted something (posted_now) mails: otherwise the mail may have gone out before.
 
     Returns dict(sent, reason, message_id); with error when it could not be sent (the next run tries again)."""
     weight = sum(product["weight"] for product in brought)
@@ -143,9 +144,12 @@ def mail_once(module, settings, sent_log_path, key, brought, report_path):
     except smtp.MailError as e:
         return dict(sent=False, reason="not sent", error="Cannot build the report mail: %s" % e)
     with exclusive(sent_log_path, check_mode=module.check_mode):
-        sent_log = SentLog(sent_log_path)
+        sent_log = SentLog(sent_log_path, module.warn)
         if key in sent_log:
             return dict(sent=False, reason="already sent", message_id=sent_log.keys[key])
+        if sent_log.damaged and not posted_now:
+            return dict(sent=False, reason="not sent again: the sent-mail record was damaged, so whether it went out "
+                                           "cannot be told")
         if not module.check_mode:
             try:
                 smtp.send(relay, message)
@@ -179,8 +183,15 @@ def import_delivery(module, params, image_workers, upload_workers, heading=None)
 
     result["page"] = result["report"] = None
     if params.get("page_path"):
+        if module.check_mode:  # no JPEG is written: the page shows a preview of the supplier's image instead
+            sources = {item["output"]: item["source"] for item in conversion["converted"]}
+            for product in products:
+                product["source_image"] = sources.get(product.get("image"))
         changed = write_page(view, params["page_path"], params["page_title"], products)
+        for product in products:
+            product.pop("source_image", None)
         result["page"] = dict(path=params["page_path"], changed=changed)
+        result["changed"] = result["changed"] or (changed and not module.check_mode)  # a preview changes nothing
     if params.get("report_path"):
         changed = write_report(view, params["report_path"], params["report_date"], products, heading)
         result["report"] = dict(path=params["report_path"], changed=changed)
@@ -204,5 +215,6 @@ def _mail(module, params, result, brought):
     if not (result["created"] or result["journal_posted"]):
         return dict(sent=False, reason="no product of this delivery was posted from this host")
     key = mail_key(result["fingerprint"], params["store_url"], settings["to"])
-    mailed = mail_once(module, settings, params["sent_log"], key, brought, params["report_path"])
+    mailed = mail_once(module, settings, params["sent_log"], key, brought, params["report_path"],
+                       bool(result["created"]))
     return dict(mailed, to=settings["to"], key=key)

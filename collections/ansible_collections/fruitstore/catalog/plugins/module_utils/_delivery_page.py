@@ -9,15 +9,29 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import os
-from html import escape
+from html import escape as _escape
+
+try:
+    from urllib.parse import quote
+except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity imports on it
+    pass
+
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
+
+try:
+    from PIL import Image
+except ImportError:
+    Image = None
 
 # action -> (label, css class). After a real run created and present products are alike in the store, so
 # that a re-run writes the same page; a preview tells them apart (PREVIEW).
 STATUS = {
-    "create": ("in the store", "present"),
-    "present": ("in the store", "present"),
-    "listed": ("already listed by another delivery", "present"),
+    "create": ("in the store, brought by this delivery", "present"),
+    "present": ("in the store, brought by this delivery", "present"),
+    "listed": ("already in the store from another delivery, not posted", "present"),
     "conflict": ("not posted", "refused"),
     "failed": ("failed", "refused"),
 }
@@ -36,10 +50,37 @@ h2 { margin: 0 0 .3rem 0; font-size: 1.2rem; } .weight { font-weight: bold; marg
 """
 
 
-def _picture(page_dir, image):
+def escape(text):
+    return _escape(displayable(text))
+
+
+def _picture(page_dir, product):
+    image = product.get("image")
     if image and os.path.exists(image):
-        return '<img src="%s" alt="">' % escape(os.path.relpath(image, page_dir))
+        # A file name is a URL path here: '#' or '?' in it must not end the path.
+        return '<img src="%s" alt="">' % escape(quote(os.fsencode(os.path.relpath(image, page_dir))))
+    preview = _preview(product.get("source_image"))
+    if preview:
+        return '<img src="data:image/jpeg;base64,%s" alt="">' % preview
     return '<div class="nopicture">picture not converted yet</div>'
+
+
+def _preview(source):
+    """A small JPEG of the supplier's image, in the page itself: a check-mode preview writes no picture anywhere."""
+    if not source or Image is None:
+        return None
+    try:
+        with Image.open(source) as picture:
+            picture.draft("RGB", (300, 200))
+            picture.thumbnail((300, 200), reducing_gap=2.0)
+            picture = picture.convert("RGBA")
+            flat = Image.new("RGB", picture.size, "white")
+            flat.paste(picture, mask=picture.getchannel("A"))
+            buffer = io.BytesIO()
+            flat.save(buffer, "JPEG", quality=70)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _status(product, preview):
@@ -54,7 +95,7 @@ def _article(page_dir, product, preview):
     weight = "%s lbs" % product["weight"] if product.get("weight") is not None else ""
     return ('<article>%s<div><h2>%s</h2><p class="weight">%s</p><p>%s</p>'
             '<span class="status %s">%s</span>%s<p><small>%s</small></p></div></article>'
-            % (_picture(page_dir, product.get("image")), escape(product.get("name") or os.path.basename(product["source"])),
+            % (_picture(page_dir, product), escape(product.get("name") or os.path.basename(product["source"])),
                escape(weight), escape(product.get("description", "")), css, escape(label), why,
                escape(os.path.relpath(product["source"], page_dir))))
 

@@ -7,10 +7,35 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
+import errno
 import fcntl
+import json
 import os
+import stat
 import tempfile
 import time
+
+# Temporary files of write_atomically: hidden, so that no scan of a delivery counts one as a file of the supplier's,
+# and removed by the next write when a crash (or a full disk) left one behind.
+TEMPORARY_SUFFIX = ".fruitstore-tmp"
+STATE_LIMIT = 64 << 20  # a state file is a few kB per product; anything larger is damaged
+
+
+class StateError(Exception):
+    """A state file cannot be read as one: the text says which file and why."""
+
+
+def displayable(value):
+    """value (a result, a message) with every file name that is not UTF-8 (as unzip leaves them) shown with its odd
+    bytes escaped (\\xe9), so that it can be printed, sent as JSON and put on a page; other values as they are."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {displayable(key): displayable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [displayable(item) for item in value]
+    return value
 
 
 def ensure_parent(path):
@@ -33,7 +58,7 @@ def exclusive(path, timeout=600, check_mode=False):
         return
     lock_path = path + ".lock"
     ensure_parent(lock_path)
-    with open(lock_path, "a") as handle:
+    with open_append(lock_path) as handle:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -46,12 +71,107 @@ def exclusive(path, timeout=600, check_mode=False):
         yield
 
 
+def open_append(path):
+    """Open a state file (log, journal, lock) to append to, never through a symbolic link: a link planted there would
+    have our writes land outside the delivery."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise OSError(e.errno, "%s is a symbolic link; the import writes its state only into files of its own"
+                          % path)
+        raise
+    return os.fdopen(descriptor, "a")
+
+
 def write_atomically(path, data):
-    """Write bytes through a temporary file renamed over path: readers never see half a file."""
-    temporary = "%s.tmp%d" % (path, os.getpid())
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)
+    """Write bytes through a hidden temporary file renamed over path: readers never see half a file, a link at path is
+    replaced rather than written through, and a failed write leaves nothing behind."""
+    directory, name = os.path.split(path)
+    directory = directory or "."
+    for leftover in _leftovers(directory, name):
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(directory, leftover))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix="." + name + ".", suffix=TEMPORARY_SUFFIX)
+    try:
+        with os.fdopen(handle, "wb") as output:
+            output.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+
+
+def _leftovers(directory, name):
+    prefix = "." + name + "."
+    try:
+        return [entry for entry in os.listdir(directory) if entry.startswith(prefix) and entry.endswith(TEMPORARY_SUFFIX)]
+    except OSError:
+        return []
+
+
+def read_state(path):
+    """The bytes of a state file, None when there is none; StateError when it is a link, not a file, or too large."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise StateError("it is a symbolic link")
+        raise StateError(e.strerror or str(e))
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise StateError("it is not a regular file")
+        data = handle.read(STATE_LIMIT + 1)
+    if len(data) > STATE_LIMIT:
+        raise StateError("it is over %d MB" % (STATE_LIMIT >> 20))
+    return data
+
+
+def set_aside(path):
+    """Rename a damaged state file out of the way, kept for a person to read; returns its new name."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    aside = "%s.damaged-%s" % (path, stamp)
+    os.rename(path, aside)
+    return aside
+
+
+def load_json_state(path, check, warn, what):
+    """The JSON value of a state file, or None when there is none or it is damaged.
+
+    check(value) returns None when the value has the right shape, else why not. A damaged file (not JSON, cut short,
+    binary, null, the wrong shape, a link) is named in a warning, set aside and treated as absent: the caller rebuilds
+    it from what the store and the disk say."""
+    try:
+        data = read_state(path)
+        if data is None:
+            return None
+        try:
+            value = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise StateError("it is not UTF-8 text")
+        except ValueError as e:
+            raise StateError("it is not valid JSON (%s)" % e)
+        problem = check(value)
+        if problem:
+            raise StateError(problem)
+        return value
+    except StateError as e:
+        try:
+            aside = "set aside as %s" % set_aside(path)
+        except OSError as error:
+            aside = "and cannot be set aside (%s); it is ignored" % error
+        warn("The %s %s is damaged: %s; %s, and rebuilt from what the store and the disk say." % (what, path, e, aside))
+        return None
+
+
+def shape(value, kind, description):
+    """None when value is of kind, else the sentence load_json_state names the damage with."""
+    if isinstance(value, kind):
+        return None
+    return "it holds %s, not %s" % ("null" if value is None else type(value).__name__, description)
 
 
 def read_bytes(path):

@@ -19,10 +19,17 @@ import time
 import traceback
 import warnings
 
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, exclusive, write_atomically
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
+    ensure_parent,
+    exclusive,
+    load_json_state,
+    open_append,
+    shape,
+    write_atomically,
+)
 
 try:
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, TiffImagePlugin
 except ImportError:
     Image = None
     PIL_IMPORT_ERROR = traceback.format_exc()
@@ -30,6 +37,12 @@ else:
     PIL_IMPORT_ERROR = None
 
 MANIFEST_VERSION = 1
+ORIENTATION = 0x0112  # the EXIF/TIFF tag that says how a picture is stored rotated or mirrored
+# How to turn a picture stored with each orientation upright (without Pillow, the modules say that it is missing).
+TURNS = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
+         7: "TRANSVERSE", 8: "ROTATE_90"}
+TURNS = {key: getattr(Image.Transpose, name) for key, name in TURNS.items()} if Image is not None else {}
+
 # Files suppliers ship beside the pictures; anything else with an image extension that cannot be read is an error.
 IMAGE_EXTENSIONS = frozenset(
     (".tif", ".tiff", ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
@@ -50,8 +63,23 @@ def parse_colour(value):
         raise ConversionError("'%s' is not a colour (use a name like white or a hex code like #ffffff)" % value)
 
 
+def _take_orientation(image):
+    """The orientation a TIFF's tags give (1: stored upright), taken out of Pillow's hands: Pillow 11 to 13 decode an
+    uncompressed TIFF stored turned into a scrambled picture. The caller turns the loaded picture itself."""
+    if image.format != "TIFF":
+        return 1  # Pillow leaves the others as stored; ImageOps.exif_transpose turns them
+    exif = image.getexif()
+    orientation = exif.get(ORIENTATION, 1)
+    if orientation not in TURNS:
+        return 1
+    del exif[ORIENTATION]
+    image.tag_v2.pop(ORIENTATION, None)
+    image._size = image._tile_size  # the stored size, which the strips are decoded into
+    return orientation
+
+
 def _open_fast(path):
-    """Open path; return (image, alpha_in_band_4).
+    """Open path; return (image, alpha_in_band_4, orientation to turn it by once loaded).
 
     An 8-bit RGBA TIFF with straight (unassociated) alpha comes back relabelled as RGBX: the same
     bytes, but Pillow shrinks RGBX at full speed, while it shrinks RGBA by first premultiplying the
@@ -60,13 +88,14 @@ def _open_fast(path):
     An uncompressed file relabelled this way is mapped from the page cache instead of read.
     """
     image = Image.open(path)
+    orientation = _take_orientation(image)
     tiles = image.tile
     if (image.format != "TIFF" or image.mode != "RGBA" or not tiles
             or any(tile.codec_name not in ("raw", "libtiff") or tile.args[0] != "RGBA" for tile in tiles)):
-        return image, False
+        return image, False, orientation
     image.tile = _single_strip([tile._replace(args=("RGBX",) + tuple(tile.args[1:])) for tile in tiles], image.size)
     image._mode = "RGBX"
-    return image, True
+    return image, True, orientation
 
 
 def _single_strip(tiles, size):
@@ -141,15 +170,18 @@ def render_jpeg(path, size, quality, background, max_pixels):
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         Image.MAX_IMAGE_PIXELS = max_pixels
         try:
-            image, alpha_in_band_4 = _open_fast(path)
+            image, alpha_in_band_4, orientation = _open_fast(path)
             if alpha_in_band_4:
-                image.load()  # maps or decodes, and applies the TIFF's orientation, which may swap the size
+                image.load()  # maps or decodes
+                if orientation != 1:
+                    image = image.transpose(TURNS[orientation])
                 shrunk = _shrink(image, size)
                 # The JPEG encoder takes RGBX as it is (it ignores the 4th band): no conversion to RGB.
                 flat = _composite(shrunk, shrunk.getchannel(3), background)
             else:
                 image.seek(0)
-                image = ImageOps.exif_transpose(image)
+                image.load()
+                image = image.transpose(TURNS[orientation]) if orientation != 1 else ImageOps.exif_transpose(image)
                 flat = _flatten(_shrink(_normalise_mode(image), size), background)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             raise ConversionError("refused before decoding, too many pixels (max_pixels is %d): %s" % (max_pixels, e))
@@ -169,11 +201,40 @@ def _unreadable_reason(path):
     """Why Pillow could not even identify the file, in the words a supplier understands."""
     with open(path, "rb") as handle:
         head = handle.read(8)
+        if head[:4] in (b"II*\x00", b"MM\x00*"):
+            kind = _tiff_kind(handle, head)
+            if kind:
+                return ("a valid TIFF that cannot be decoded: its pixels are %s, which the converter does not read; "
+                        "export it with 8 or 16 bits per sample" % kind)
     if not head:
         return "an empty file (0 bytes), not an image"
     if head.startswith(_SIGNATURES):
         return "a damaged or cut-short image file: its header cannot be read"
     return "not an image: its content is no picture format (a text file with an image name?)"
+
+
+def _tiff_kind(handle, head):
+    """'32-bit floating point samples' for a whole TIFF (every strip there) whose samples the converter cannot read;
+    None for anything else, a TIFF cut short among them."""
+    try:
+        directory = TiffImagePlugin.ImageFileDirectory_v2(ifh=head)
+        handle.seek(directory.next)
+        directory.load(handle)
+        bits, sample_format = directory.get(258), directory.get(339, (1,))
+        offsets, counts = directory.get(273) or directory.get(324), directory.get(279) or directory.get(325)
+        if bits is None or not offsets or not counts:
+            return None
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        sample_format = sample_format if isinstance(sample_format, tuple) else (sample_format,)
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() < max(offset + count for offset, count in zip(offsets, counts)):
+            return None  # cut short
+        if sample_format[0] == 1 and set(bits) <= {1, 8, 16}:
+            return None
+        kind = {1: "integer", 2: "signed integer", 3: "floating point"}.get(sample_format[0], "unknown")
+        return "%s-bit %s samples" % ("/".join(str(b) for b in sorted(set(bits))), kind)
+    except Exception:  # anything that does not parse is no valid TIFF: the caller says it is damaged
+        return None
 
 
 def _stat_key(path):
@@ -203,24 +264,20 @@ def convert_one(job):
 class Manifest:
     """What earlier runs converted: source name -> source stat, output name, stat and sha256."""
 
-    def __init__(self, path, settings):
+    def __init__(self, path, settings, warn):
         self.path = path
         self.settings = settings
         self.entries = {}
-        try:
-            with open(path) as handle:
-                data = json.load(handle)
-        except (OSError, ValueError):
-            return
-        if data.get("version") == MANIFEST_VERSION and data.get("settings") == settings:
-            self.entries = data.get("images", {})
+        data = load_json_state(path, _manifest_problem, warn, "manifest")
+        if data and data.get("version") == MANIFEST_VERSION and data.get("settings") == settings:
+            self.entries = data["images"]
 
     def is_current(self, name, source, output):
         entry = self.entries.get(name)
         if not entry or entry["output"] != os.path.basename(output):
             return False
         try:
-            return entry["source_stat"] == _stat_key(source) and entry["output_stat"] == _stat_key(output)
+            return entry.get("source_stat") == _stat_key(source) and entry.get("output_stat") == _stat_key(output)
         except OSError:
             return False
 
@@ -235,6 +292,17 @@ class Manifest:
         data = {"version": MANIFEST_VERSION, "settings": self.settings, "images": self.entries}
         ensure_parent(self.path)
         write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
+
+
+def _manifest_problem(value):
+    problem = shape(value, dict, "an object")
+    if problem:
+        return problem
+    images = value.get("images", {})
+    if not isinstance(images, dict) or not all(isinstance(entry, dict) and isinstance(entry.get("output"), str)
+                                               for entry in images.values()):
+        return "its images are not a table of converted images"
+    return None
 
 
 def plan(src, dest, output_extension, manifest):
@@ -298,7 +366,7 @@ class ProgressLog:
     def _write(self, line):
         if self.path:
             ensure_parent(self.path)
-            with open(self.path, "a") as handle:
+            with open_append(self.path) as handle:
                 handle.write("%s %s\n" % (time.strftime("%H:%M:%S"), line))
 
 
@@ -378,7 +446,7 @@ def convert_directory(module, src, workers):
 
 def _convert(module, src, dest, manifest_path, settings, workers):
     params = module.params
-    manifest = Manifest(manifest_path, settings)
+    manifest = Manifest(manifest_path, settings, module.warn)
     to_convert, current, not_images, errors = plan(src, dest, ".jpeg", manifest)
     workers = workers or os.cpu_count() or 1
     converted = [{"source": path, "output": output} for _name, path, output in to_convert]

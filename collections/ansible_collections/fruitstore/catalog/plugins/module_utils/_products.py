@@ -12,11 +12,15 @@ import hashlib
 import os
 import re
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
+
 # The store's model limits (store-api.md): refuse before posting rather than after a 400.
 NAME_MAX = 100
 DESCRIPTION_MAX = 5000
 IMAGE_NAME_MAX = 100
 WEIGHT_MAX = 100000
+# A description is three lines; more than this is not a description, and is not read whole.
+DESCRIPTION_BYTES_MAX = 64 * 1024
 
 _WEIGHT = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)\s*lbs?\.?$", re.IGNORECASE)
 
@@ -84,7 +88,8 @@ def read_delivery(descriptions_dir, image_paths, delivery_id):
     """
     products, problems = [], []
     images = dict((os.path.splitext(os.path.basename(path))[0], path) for path in image_paths)
-    descriptions = files_by_stem(descriptions_dir, ".txt")
+    descriptions, refused = files_by_stem(descriptions_dir, ".txt")
+    problems.extend(refused)
     for stem in sorted(set(images) | set(descriptions)):
         source = descriptions.get(stem) or images[stem]
         try:
@@ -93,7 +98,11 @@ def read_delivery(descriptions_dir, image_paths, delivery_id):
             if stem not in images:
                 raise DescriptionError("a description without an image (no converted image %s.*)" % stem)
             with open(descriptions[stem], "rb", buffering=0) as handle:
-                product = parse_description(decode(handle.read()))
+                data = handle.read(DESCRIPTION_BYTES_MAX + 1)
+            if len(data) > DESCRIPTION_BYTES_MAX:
+                raise DescriptionError("over %d kB: a description is three lines (name, weight, description)"
+                                       % (DESCRIPTION_BYTES_MAX >> 10))
+            product = parse_description(decode(data))
             extension = stored_name(os.path.splitext(images[stem])[1].lower())
         except (DescriptionError, OSError) as e:
             problems.append({"source": source, "error": str(e)})
@@ -105,16 +114,32 @@ def read_delivery(descriptions_dir, image_paths, delivery_id):
 
 
 def files_by_stem(directory, extension):
-    """{stem: path} of the visible files of directory with that extension (any case)."""
-    found = {}
+    """({stem: path}, refused) of the visible files of directory with that extension (any case).
+
+    Refused, each {source, error}: a symbolic link that leads out of the directory (nothing outside a delivery is
+    read), and files whose names differ only in the extension's case (001.txt and 001.TXT), which would be one."""
+    found, refused = {}, []
+    real_directory = os.path.realpath(directory)
     with os.scandir(directory) as entries:  # knows each entry's type without a stat per file
-        for entry in entries:
+        for entry in sorted(entries, key=lambda entry: entry.name):
             stem, ext = os.path.splitext(entry.name)
-            if ext.lower() == extension and not entry.name.startswith(".") and entry.is_file():
+            if ext.lower() != extension or entry.name.startswith(".") or not entry.is_file():
+                continue
+            if entry.is_symlink() and os.path.commonpath([real_directory, os.path.realpath(entry.path)]) != \
+                    real_directory:
+                refused.append({"source": entry.path, "error": "a symbolic link to a file outside %s; refused"
+                                % directory})
+            elif stem in found:
+                clash = [path for path in (found[stem], entry.path) if path]
+                refused.extend({"source": path, "error": "several files would be %s%s (%s); rename all but one" % (
+                    stem, extension, entry.name)} for path in clash)
+                found[stem] = None
+            else:
                 found[stem] = entry.path
-    return found
+    return {stem: path for stem, path in found.items() if path}, refused
 
 
 def errors_message(errors, what):
     """The message of a module that fails on item errors: '<count> <what>: <source>: <cause>; ...'."""
-    return "%d %s: %s" % (len(errors), what, "; ".join("%s: %s" % (item["source"], item["error"]) for item in errors))
+    items = "; ".join("%s: %s" % (item["source"], item["error"]) for item in errors)
+    return displayable("%d %s: %s" % (len(errors), what, items))

@@ -16,7 +16,11 @@ import os
 import traceback
 from xml.sax.saxutils import escape
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
+
 try:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
@@ -35,8 +39,68 @@ except ImportError:
 
 TITLE_FORMAT = "Processed Update on {date}"
 # Bump when the layout changes, so that reports rendered by an older version are rendered again.
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
 PICTURE_CM = (2.4, 1.6)  # width, height of a picture in the table
+
+
+# Fonts embedded in the PDF, so that every name a supplier writes is readable: DejaVu Sans (Latin, Greek, Cyrillic ...)
+# and, for what it lacks (Chinese, Japanese, Korean), Droid Sans Fallback; Debian's and Fedora's paths. Without them
+# the report falls back to the PDF's built-in Helvetica, which shows only Latin-1.
+FONT_FILES = {
+    "FruitSans": ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf"),
+    "FruitSans-Bold": ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+                       "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans-Bold.ttf"),
+    "FruitSans-Fallback": ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+                           "/usr/share/fonts/google-droid-sans-fonts/DroidSansFallbackFull.ttf"),
+}
+_FONTS = {}
+
+
+def fonts():
+    """{role: registered font name or None}, registered once per process."""
+    if not _FONTS:
+        for name, candidates in FONT_FILES.items():
+            path = next((candidate for candidate in candidates if os.path.exists(candidate)), None)
+            _FONTS[name] = None
+            if path:
+                try:
+                    pdfmetrics.registerFont(TTFont(name, path))
+                    _FONTS[name] = name
+                except Exception:  # a damaged font file: the report still renders, with Helvetica
+                    _FONTS[name] = None
+    return _FONTS
+
+
+def markup(text):
+    """text escaped for a Paragraph, runs of characters the main font lacks set in the fallback font."""
+    text = displayable(text)
+    main, fallback = fonts().get("FruitSans"), fonts().get("FruitSans-Fallback")
+    if not main or not fallback:
+        return escape(text)
+    covered = pdfmetrics.getFont(main).face.charToGlyph
+    parts, run, run_fallback = [], "", False
+    for char in text:
+        needs_fallback = ord(char) not in covered and not char.isspace()
+        if needs_fallback != run_fallback and run:
+            parts.append('<font name="%s">%s</font>' % (fallback, escape(run)) if run_fallback else escape(run))
+            run = ""
+        run_fallback = needs_fallback
+        run += char
+    if run:
+        parts.append('<font name="%s">%s</font>' % (fallback, escape(run)) if run_fallback else escape(run))
+    return "".join(parts)
+
+
+def _styles():
+    styles = getSampleStyleSheet()
+    regular, bold = fonts().get("FruitSans"), fonts().get("FruitSans-Bold")
+    if regular:
+        for name in ("BodyText", "Italic", "Heading3"):
+            styles[name].fontName = regular
+        styles["Title"].fontName = bold or regular
+        pdfmetrics.registerFontFamily(regular, normal=regular, bold=bold or regular, italic=regular,
+                                      boldItalic=bold or regular)
+    return styles
 
 
 def long_date(day):
@@ -86,13 +150,13 @@ def render(title, products, key="", heading=None, listed=()):
 
     heading says whose delivery it is (supplier, delivery, date). key is stored as the document's keywords, so that a
     later run can tell what a PDF was made of."""
-    styles = getSampleStyleSheet()
+    styles = _styles()
     body, small = styles["BodyText"], styles["Italic"]
     total = sum(product["weight"] for product in products)
     rows = [[Paragraph("<b>Picture</b>", body), Paragraph("<b>Product</b>", body)]]
     for product in products:
         rows.append([_thumbnail(product.get("image")) or Paragraph("(no picture)", small),
-                     Paragraph("name: %s<br/>weight: %d lbs" % (escape(product["name"]), product["weight"]), body)])
+                     Paragraph("name: %s<br/>weight: %d lbs" % (markup(product["name"]), product["weight"]), body)])
     rows.append(["", Paragraph("<b>Total weight: {:,} lbs</b> ({} products)".format(total, len(products)), body)])
     table = Table(rows, colWidths=[3 * cm, 14 * cm], repeatRows=1)
     table.setStyle(TableStyle([
@@ -101,15 +165,15 @@ def render(title, products, key="", heading=None, listed=()):
         ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
         ("BACKGROUND", (0, -1), (-1, -1), colors.whitesmoke),
     ]))
-    story = [Paragraph(escape(title), styles["Title"])]
+    story = [Paragraph(markup(title), styles["Title"])]
     if heading:
-        story.append(Paragraph(escape(heading), styles["Heading3"]))
+        story.append(Paragraph(markup(heading), styles["Heading3"]))
     story += [Paragraph("Online Fruit Store: the products this supplier delivery brought into the store.", small),
               Spacer(1, 0.5 * cm), table]
     if listed:
         story += [Spacer(1, 0.5 * cm),
                   Paragraph("Already in the store (listed from another delivery, kept as the store has them):", body)]
-        story += [Paragraph("name: %s, weight: %d lbs" % (escape(p["name"]), p["weight"]), body) for p in listed]
+        story += [Paragraph("name: %s, weight: %d lbs" % (markup(p["name"]), p["weight"]), body) for p in listed]
     buffer = io.BytesIO()
     # invariant: fixed creation date and document ID, so the same input gives the same bytes.
     document = SimpleDocTemplate(buffer, pagesize=A4, title=title, author="Online Fruit Store", keywords=key,

@@ -344,6 +344,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils import _images 
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
 from ansible_collections.fruitstore.catalog.plugins.module_utils._report import REPORTLAB_IMPORT_ERROR
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 
 
 def main():
@@ -381,10 +382,10 @@ def main():
     left_out = result["errors"] + result["conflicts"]
     if params["fail_on_item_errors"]:
         if left_out:
-            module.fail_json(msg=errors_message(left_out, "items of the delivery could not be imported"), **result)
+            module.fail_json(msg=errors_message(left_out, "items of the delivery could not be imported"), **displayable(result))
         if result["mail"].get("error"):
-            module.fail_json(msg=result["mail"]["error"], **result)
-    module.exit_json(**result)
+            module.fail_json(msg=displayable(result["mail"]["error"]), **displayable(result))
+    module.exit_json(**displayable(result))
 
 
 if __name__ == "__main__":

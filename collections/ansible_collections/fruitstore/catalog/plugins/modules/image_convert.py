@@ -115,6 +115,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 
 
 def main():
@@ -129,8 +130,8 @@ def main():
         module.fail_json(msg=missing_required_lib("Pillow"), exception=images.PIL_IMPORT_ERROR)
     result = images.convert_directory(module, module.params["src"], module.params["workers"])
     if result["errors"] and module.params["fail_on_item_errors"]:
-        module.fail_json(msg=errors_message(result["errors"], "images could not be converted"), **result)
-    module.exit_json(**result)
+        module.fail_json(msg=errors_message(result["errors"], "images could not be converted"), **displayable(result))
+    module.exit_json(**displayable(result))
 
 
 if __name__ == "__main__":

@@ -215,6 +215,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils import _images 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _inbox as inbox
 from ansible_collections.fruitstore.catalog.plugins.module_utils._report import REPORTLAB_IMPORT_ERROR
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 
 
 def _options(params, found, check_mode):
@@ -302,8 +303,9 @@ def main():
         changed = changed or delivery_changed
     counts = {state: sum(1 for entry in deliveries if entry["state"] == state)
               for state in ("imported", "waiting", "failed")}
-    module.exit_json(changed=changed, deliveries=deliveries, archive=archive, counts=counts,
-                     alerts=_alerts(params["supplier"], deliveries, params["waiting_alert_seconds"]))
+    alerts = _alerts(params["supplier"], deliveries, params["waiting_alert_seconds"])
+    module.exit_json(**displayable(dict(changed=changed, deliveries=deliveries, archive=archive, counts=counts,
+                                        alerts=alerts)))
 
 
 def _alerts(supplier, deliveries, waiting_alert_seconds):

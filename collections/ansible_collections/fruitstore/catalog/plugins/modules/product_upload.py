@@ -188,6 +188,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message, files_by_stem
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 
 
 def main():
@@ -209,13 +210,13 @@ def main():
     if images is None:
         if not os.path.isdir(params["images_dir"]):
             module.fail_json(msg="images_dir %s is not a directory" % params["images_dir"])
-        images = files_by_stem(params["images_dir"], ".jpeg").values()
+        images = files_by_stem(params["images_dir"], ".jpeg")[0].values()
 
     result = sync.upload_delivery(module, images, params["workers"])
     left_out = result["errors"] + result["conflicts"]
     if left_out and params["fail_on_item_errors"]:
-        module.fail_json(msg=errors_message(left_out, "products could not be imported"), **result)
-    module.exit_json(**result)
+        module.fail_json(msg=errors_message(left_out, "products could not be imported"), **displayable(result))
+    module.exit_json(**displayable(result))
 
 
 if __name__ == "__main__":

@@ -265,7 +265,7 @@ def main():
 
 def _send_once(module, message, settings, key):
     params = module.params
-    sent_log = SentLog(params["sent_log"])
+    sent_log = SentLog(params["sent_log"], module.warn)
     result = dict(changed=False, sent=False, recipients=params["to"], message_id=message["Message-ID"], key=key)
     if key in sent_log and not params["force"]:
         result["message_id"] = sent_log.keys[key]

@@ -35,15 +35,15 @@ def test_a_name_the_store_lists_from_another_delivery_follows_the_restock_rule(r
 
 def test_journal_counts_only_uploads_whose_product_is_not_posted(tmp_path):
     path = tmp_path / "journal.jsonl"
-    journal = sync.UploadJournal(str(path), "http://a/")
+    journal = sync.UploadJournal(str(path), "http://a/", print)
     journal.record("001.jpeg", "abc")
     journal.record("002.jpeg", "def")
     journal.record("002.jpeg", "def", posted=True)
     with open(path, "a") as handle:
         handle.write('{"store": "http://a/", "image_na')
-    again = sync.UploadJournal(str(path), "http://a/")
+    again = sync.UploadJournal(str(path), "http://a/", print)
     assert again.has("001.jpeg", "abc") and not again.has("002.jpeg", "def")
-    assert not sync.UploadJournal(str(path), "http://b/").has("001.jpeg", "abc")
+    assert not sync.UploadJournal(str(path), "http://b/", print).has("001.jpeg", "abc")
 
 
 class MediaStore:
@@ -119,7 +119,7 @@ def planned(tmp_path, names):
 def test_products_are_posted_in_order_each_after_its_image(tmp_path):
     items = planned(tmp_path, ["A", "B", "C", "D", "E", "F"])
     client = Client(failures={"B": StoreError("400 bad")}, image_failures={"C.jpeg": StoreError("413 too large")})
-    journal = sync.UploadJournal(str(tmp_path / "journal.jsonl"), "http://a/")
+    journal = sync.UploadJournal(str(tmp_path / "journal.jsonl"), "http://a/", print)
     sync.import_products(client, journal, items, workers=3)
     assert client.created == ["A", "D", "E", "F"]
     assert [item["action"] for item in items] == [sync.CREATE, sync.FAILED, sync.FAILED] + [sync.CREATE] * 3
@@ -132,7 +132,7 @@ def test_products_are_posted_in_order_each_after_its_image(tmp_path):
 def test_an_unreachable_store_stops_the_rest_at_once(tmp_path):
     items = planned(tmp_path, ["A", "B", "C", "D"])
     client = Client(failures={"B": StoreUnreachable("connection refused")})
-    sync.import_products(client, sync.UploadJournal(str(tmp_path / "j.jsonl"), "http://a/"), items, workers=1)
+    sync.import_products(client, sync.UploadJournal(str(tmp_path / "j.jsonl"), "http://a/", print), items, workers=1)
     assert client.created == ["A"]
     assert [item["action"] for item in items] == [sync.CREATE, sync.FAILED, sync.FAILED, sync.FAILED]
     assert "stopped answering" in items[3]["error"]
@@ -141,7 +141,7 @@ def test_an_unreachable_store_stops_the_rest_at_once(tmp_path):
 @pytest.mark.parametrize("media_served, uploaded", [(None, []), (True, ["A.jpeg"])])
 def test_a_pending_journal_entry_never_outweighs_a_store_that_shows_pictures(tmp_path, media_served, uploaded):
     items = planned(tmp_path, ["A"])
-    journal = sync.UploadJournal(str(tmp_path / "j.jsonl"), "http://a/")
+    journal = sync.UploadJournal(str(tmp_path / "j.jsonl"), "http://a/", print)
     journal.record("A.jpeg", sync.file_sha256(items[0]["image_path"]))  # a run cut short after the upload
     client = Client()
     sync.import_products(client, journal, items, workers=1, media_served=media_served)
@@ -151,7 +151,7 @@ def test_a_pending_journal_entry_never_outweighs_a_store_that_shows_pictures(tmp
 def test_a_lost_picture_is_uploaded_again_and_its_product_not_posted(tmp_path):
     items = [dict(item, action=sync.PRESENT, missing_picture=True) for item in planned(tmp_path, ["A", "B"])]
     client = Client()
-    sync.import_products(client, sync.UploadJournal(str(tmp_path / "j.jsonl"), "http://a/"), items, workers=2,
+    sync.import_products(client, sync.UploadJournal(str(tmp_path / "j.jsonl"), "http://a/", print), items, workers=2,
                          media_served=True)
     assert sorted(client.images) == ["A.jpeg", "B.jpeg"] and client.created == []
     assert [item["action"] for item in items] == [sync.PRESENT, sync.PRESENT]

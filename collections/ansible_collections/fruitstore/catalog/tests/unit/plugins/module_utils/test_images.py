@@ -92,7 +92,7 @@ def test_plan_skips_non_images_and_our_own_outputs(tmp_path):
     for name in ("001.tiff", "002.png", "README", "LICENSE"):
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "001.jpeg").write_bytes(b"x")
-    manifest = images.Manifest(str(tmp_path / "m.json"), {"s": 1})
+    manifest = images.Manifest(str(tmp_path / "m.json"), {"s": 1}, print)
     to_convert, current, not_images, failed = images.plan(str(tmp_path), str(tmp_path), ".jpeg", manifest)
     assert [name for name, _src, _out in to_convert] == ["001.tiff", "002.png"]
     assert sorted(os.path.basename(item["source"]) for item in not_images) == ["LICENSE", "README"]
@@ -105,7 +105,7 @@ def test_plan_refuses_clashing_stems_and_escaping_links(tmp_path):
     outside = tmp_path.parent / "outside.tiff"
     outside.write_bytes(b"x")
     (tmp_path / "004.tiff").symlink_to(outside)
-    manifest = images.Manifest(str(tmp_path / "m.json"), {})
+    manifest = images.Manifest(str(tmp_path / "m.json"), {}, print)
     to_convert, _current, _not_images, failed = images.plan(str(tmp_path), str(tmp_path), ".jpeg", manifest)
     assert to_convert == []
     errors = {os.path.basename(item["source"]): item["error"] for item in failed}
@@ -119,13 +119,13 @@ def test_manifest_marks_converted_images_current_until_source_or_settings_change
     settings = {"size": list(SIZE), "quality": 90, "background": [255, 255, 255], "max_pixels": 10 ** 8}
     result = images.convert_one((str(source), output, None, settings))
     assert result["rewritten"]
-    manifest = images.Manifest(str(tmp_path / "m.json"), settings)
+    manifest = images.Manifest(str(tmp_path / "m.json"), settings, print)
     manifest.record("001.tiff", result)
     manifest.save()
-    assert images.Manifest(str(tmp_path / "m.json"), settings).is_current("001.tiff", str(source), output)
-    assert not images.Manifest(str(tmp_path / "m.json"), dict(settings, quality=80)).is_current("001.tiff", str(source), output)
+    assert images.Manifest(str(tmp_path / "m.json"), settings, print).is_current("001.tiff", str(source), output)
+    assert not images.Manifest(str(tmp_path / "m.json"), dict(settings, quality=80), print).is_current("001.tiff", str(source), output)
     os.utime(source, ns=(1, 1))
-    touched = images.Manifest(str(tmp_path / "m.json"), settings)
+    touched = images.Manifest(str(tmp_path / "m.json"), settings, print)
     assert not touched.is_current("001.tiff", str(source), output)
     again = images.convert_one((str(source), output, touched.previous_sha256("001.tiff"), settings))
     assert not again["rewritten"]  # same picture: the output is left alone
@@ -141,3 +141,35 @@ def test_run_in_parallel_returns_every_result(tmp_path):
     results = list(images.run(jobs, workers=2))
     assert sorted(r["source"] for r in results) == sorted(job[0] for job in jobs)
     assert [r for r in results if "error" in r][0]["source"].endswith("missing.tiff")
+
+
+@pytest.mark.parametrize("orientation, stored_turned_by",
+                         [(1, None), (3, "ROTATE_180"), (6, "ROTATE_90"), (8, "ROTATE_270")])
+@pytest.mark.parametrize("kind, options", [("tiff", {}), ("tiff", {"compression": "tiff_lzw"}), ("png", {}),
+                                           ("jpg", {})], ids=["uncompressed RGBA TIFF", "LZW TIFF", "PNG", "JPEG"])
+def test_a_picture_stored_turned_comes_out_upright(tmp_path, orientation, stored_turned_by, kind, options):
+    from PIL import Image as PILImage
+    upright = PILImage.new("RGBA", (300, 450), (200, 30, 30, 255))
+    upright.paste((30, 30, 200, 255), (0, 0, 300, 60))  # a blue band at the top
+    stored = upright.transpose(getattr(PILImage.Transpose, stored_turned_by)) if stored_turned_by else upright
+    exif = PILImage.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / ("picture." + kind)
+    (stored.convert("RGB") if kind == "jpg" else stored).save(path, exif=exif, **options)
+    with PILImage.open(io.BytesIO(images.render_jpeg(str(path), (200, 300), 85, (255, 255, 255), 10 ** 8))) as out:
+        top, bottom = out.getpixel((100, 5)), out.getpixel((100, 290))
+    assert top[2] > 180 and top[0] < 60 and bottom[0] > 180 and bottom[2] < 60, (top, bottom)
+
+
+def test_a_valid_tiff_the_converter_cannot_decode_is_named_as_such(tmp_path):
+    import struct
+    width, height = 30, 20
+    pixels = struct.pack("<f", 1.0) * 3 * width * height
+    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 3, 134), (259, 3, 1, 1), (262, 3, 1, 2),
+               (273, 4, 1, 146), (277, 3, 1, 3), (278, 4, 1, height), (279, 4, 1, len(pixels)), (339, 3, 3, 140)]
+    path = tmp_path / "float.tiff"
+    directory = b"".join(struct.pack("<HHII", *entry) for entry in entries)
+    path.write_bytes(b"II*\x00" + struct.pack("<IH", 8, len(entries)) + directory + struct.pack("<I", 0)
+                     + struct.pack("<6H", 32, 32, 32, 3, 3, 3) + pixels)
+    with pytest.raises(images.ConversionError, match="a valid TIFF that cannot be decoded.*32-bit floating point"):
+        images.render_jpeg(str(path), (600, 400), 85, (255, 255, 255), 10 ** 8)

@@ -37,7 +37,7 @@ def test_page_shows_each_product_its_picture_and_status(run_module, tmp_path):
     assert "a preview: nothing has been posted" in page
     assert not run_module(delivery_page, args)["changed"]
     after_the_run = run_module(delivery_page, dict(args, preview=False))
-    assert after_the_run["changed"] and (tmp_path / "delivery.html").read_text().count(">in the store<") == 2
+    assert after_the_run["changed"] and (tmp_path / "delivery.html").read_text().count(">in the store, brought by this delivery<") == 2
 
 
 def test_products_without_an_action_are_refused(run_module, tmp_path):

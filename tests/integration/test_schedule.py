@@ -59,10 +59,9 @@ def remove_cron_entry(name):
             return
 
 
-@pytest.fixture
-def schedule(store_factory, mail_server, tmp_path):
-    """A supplier whose inbox holds a delivery with a refused item, and the role's settings for this test only."""
-    store = store_factory()
+def supplier_with_a_refused_item(tmp_path, store, mail):
+    """(delivery, inventory): acme's inbox holds a settled delivery whose 002.txt has a bad weight; the operations
+    team (OPS) is told, its alert state in tmp_path/state/alerts.json."""
     delivery = small_delivery(tmp_path / "inbox" / "acme" / "week-48", [("Cherry", 80, "Dark."), ("Fig", 60, "Soft.")],
                               seed=5)
     (delivery / "descriptions" / "002.txt").write_text("Fig\nsixty pounds\nSoft.\n")
@@ -71,9 +70,16 @@ def schedule(store_factory, mail_server, tmp_path):
     inventory.write_text(yaml.safe_dump({"all": {"children": {"suppliers": {
         "hosts": {"acme": {"supplier_inbox": str(tmp_path / "inbox" / "acme"), "report_recipient": "acme@example.com"}},
         "vars": dict(ansible_connection="local", ansible_python_interpreter="{{ ansible_playbook_python }}",
-                     store_url=store.url + "/", smtp_host=mail_server.host, smtp_port=mail_server.port,
+                     store_url=store.url + "/", smtp_host=mail.host, smtp_port=mail.port,
                      import_summary_path=str(tmp_path / "state" / "summary.json"), import_alert_recipient=OPS,
                      import_alert_state_path=str(tmp_path / "state" / "alerts.json"))}}}}))
+    return delivery, inventory
+
+
+@pytest.fixture
+def schedule(store_factory, mail_server, tmp_path):
+    """A supplier whose inbox holds a delivery with a refused item, and the role's settings for this test only."""
+    delivery, inventory = supplier_with_a_refused_item(tmp_path, store_factory(), mail_server)
     (tmp_path / "bin").mkdir()
     settings = dict(import_schedule_cron_name="fruitstore import test %s" % uuid.uuid4().hex,
                     import_schedule_wrapper_path=str(tmp_path / "bin" / "fruitstore-import"),

@@ -117,8 +117,8 @@ def wait_for(log, kind, count, seconds):
     while len(log_lines(log, kind)) < count:
         if time.monotonic() > deadline:
             text = log.read_text() if log.exists() else "(no log)"
-            raise AssertionError("no %d lines '%s' within %d s; crontab:\n%s\nlog:\n%s" % (count, kind, seconds,
-                                                                                        crontab(), text[-4000:]))
+            raise AssertionError("no %d lines '%s' within %d s; crontab:\n%s\nlog:\n%s"
+                                 % (count, kind, seconds, crontab(), text[-4000:]))
         time.sleep(0.2)
     return log_lines(log, kind)
 

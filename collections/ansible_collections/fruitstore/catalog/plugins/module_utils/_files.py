@@ -46,13 +46,14 @@ def ensure_parent(path):
 
 
 @contextlib.contextmanager
-def exclusive(path, timeout=600, check_mode=False):
+def exclusive(path, timeout=600, check_mode=False, holder="another import of this delivery"):
     """Hold the lock file path + '.lock' (created with its directory when missing) for the block.
 
     Two imports of the same delivery must not interleave: a playbook killed in the middle leaves its module
     running to the end (Ansible runs modules in a session of their own), and a re-run started meanwhile would
     post what the first one is about to post. The lock is released when the holder exits, even killed.
-    In check mode, which only reads, nothing is locked and no lock file is created."""
+    In check mode, which only reads, nothing is locked and no lock file is created. holder names, in the error
+    raised after timeout seconds, who else holds the lock."""
     if check_mode:
         yield
         return
@@ -66,7 +67,7 @@ def exclusive(path, timeout=600, check_mode=False):
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise OSError("another import of this delivery has held %s for over %d s" % (lock_path, timeout))
+                    raise OSError("%s has held %s for over %d s" % (holder, lock_path, timeout))
                 time.sleep(0.1)
         yield
 

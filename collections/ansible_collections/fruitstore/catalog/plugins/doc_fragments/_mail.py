@@ -57,9 +57,3 @@ options:
         type: float
         default: 20
 """
-
-
-# The same option, required, for a module whose job is the mail (import_alert): extends_documentation_fragment
-# fruitstore.catalog._mail.required. Derived here, after the class, so that the suboptions are written once (sanity's
-# yamllint reads the literal above); validate-modules compares the result with the module's argument spec.
-ModuleDocFragment.REQUIRED = ModuleDocFragment.DOCUMENTATION.replace("    type: dict\n", "    type: dict\n    required: true\n", 1)

@@ -72,10 +72,9 @@ def mail_options():
     )
 
 
-def mail_argument_spec(required=False):
-    """The option O(mail) (doc fragment fruitstore.catalog._mail, or fruitstore.catalog._mail.required)."""
-    return dict(mail=dict(type="dict", options=mail_options(), required=required,
-                          required_together=[("username", "password")]))
+def mail_argument_spec():
+    """The option O(mail) (doc fragment fruitstore.catalog._mail)."""
+    return dict(mail=dict(type="dict", options=mail_options(), required_together=[("username", "password")]))
 
 
 def publish_argument_spec():

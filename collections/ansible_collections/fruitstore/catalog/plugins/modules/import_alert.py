@@ -31,7 +31,7 @@ description:
     set aside as C(<state_path>.damaged-<UTC time>) and rebuilt. What it remembered is lost, so every problem still open
     is mailed once more, as new, and a problem that cleared meanwhile gets no recovery mail.
 extends_documentation_fragment:
-  - fruitstore.catalog._mail.required
+  - fruitstore.catalog._mail
   - fruitstore.catalog._attributes
 attributes:
   check_mode:
@@ -75,6 +75,14 @@ options:
     description: Hours after its last mail when a problem that lasts is mailed again. Must be more than V(0).
     type: float
     default: 24
+  summary:
+    description:
+      - The run's summary for machines, written as JSON to O(summary_path) in the same call, so that a run pays for one
+        module start, not three. Written with or without O(mail).
+    type: dict
+  summary_path:
+    description: Where O(summary) is written (atomically; its directory is created when missing).
+    type: path
   subject_prefix:
     description: What the subject of every message begins with.
     type: str
@@ -148,10 +156,28 @@ body:
   sample: "What the supplier import on ctl1 found needing a person.\n\nNew (1):\n  acme, delivery week-48: ..."
 """
 
+import json
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _alerts as alerts
 from ansible_collections.fruitstore.catalog.plugins.module_utils._delivery import mail_argument_spec
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, read_bytes, write_atomically
+
+
+def _write_summary(module):
+    """Write the run's summary as JSON when it differs; return whether it changed (would change)."""
+    path, data = module.params["summary_path"], (json.dumps(module.params["summary"], indent=2, sort_keys=True)
+                                                 + "\n").encode()
+    if read_bytes(path) == data:
+        return False
+    if not module.check_mode:
+        try:
+            ensure_parent(path)
+            write_atomically(path, data)
+        except OSError as e:
+            module.fail_json(msg="Cannot write the run's summary %s: %s" % (path, e))
+    return True
 
 
 def main():
@@ -163,17 +189,25 @@ def main():
         state_path=dict(type="path", default="~/.local/state/fruitstore/import-alerts.json"),
         reminder_hours=dict(type="float", default=24),
         subject_prefix=dict(type="str", default="Supplier import"),
+        summary=dict(type="dict"),
+        summary_path=dict(type="path"),
     )
-    argument_spec.update(mail_argument_spec(required=True))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    argument_spec.update(mail_argument_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_together=[("summary", "summary_path")])
     if module.params["reminder_hours"] <= 0:
         module.fail_json(msg="reminder_hours must be more than 0, not %g" % module.params["reminder_hours"])
+    summary_changed = _write_summary(module) if module.params["summary_path"] else False
+    if not module.params["mail"]:
+        module.exit_json(changed=summary_changed, new=[], reminded=[], recovered=[], sent=False, subject="", body="",
+                         open=len(set(alert["key"] for alert in module.params["alerts"])))
     try:
         result = alerts.notify(module.params, module.check_mode, module.warn)
     except alerts.AlertError as e:
         module.fail_json(msg=str(e), **e.result)
     except OSError as e:  # the lock: its directory cannot be made, or another run holds it too long
         module.fail_json(msg="Cannot lock the alert state %s: %s" % (module.params["state_path"], e))
+    result["changed"] = result["changed"] or summary_changed
     module.exit_json(**result)
 
 

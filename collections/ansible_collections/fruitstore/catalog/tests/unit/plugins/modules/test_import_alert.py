@@ -225,12 +225,21 @@ def test_reminder_hours_must_be_more_than_zero(run_module, relay, args):
 @pytest.mark.parametrize("bad, message", [
     ({"alerts": [{"text": "no key"}]}, "missing required arguments: key"),
     ({"alerts": [{"key": "k", "text": "t", "colour": "red"}]}, "Unsupported parameters"),
-    ({"mail": None}, "missing required arguments: mail"),
-], ids=["an alert without key", "an unknown field", "no mail"])
-def test_the_argument_spec_refuses_bad_alerts_and_a_missing_mail(run_module, relay, args, bad, message):
+    ({"summary": {"suppliers": []}}, "parameters are required together: summary, summary_path"),
+], ids=["an alert without key", "an unknown field", "a summary without its path"])
+def test_the_argument_spec_refuses_bad_alerts(run_module, relay, args, bad, message):
     args.update(bad)
-    if args["mail"] is None:
-        del args["mail"]
     with pytest.raises(AnsibleFailJson, match=message):
         run_module(import_alert, args)
     assert relay.messages == []
+
+
+def test_without_mail_it_only_writes_the_summary_once_and_tells_no_one(run_module, relay, args, tmp_path):
+    del args["mail"]
+    summary_path = tmp_path / "run" / "summary.json"
+    args.update(summary={"suppliers": [{"supplier": "acme"}], "alerts": args["alerts"]}, summary_path=str(summary_path))
+    first = run_module(import_alert, args)
+    assert first["changed"] and not first["sent"] and first["open"] == len(args["alerts"])
+    assert '"supplier": "acme"' in summary_path.read_text()
+    assert not run_module(import_alert, args)["changed"]
+    assert relay.messages == [] and not os.path.exists(args["state_path"])

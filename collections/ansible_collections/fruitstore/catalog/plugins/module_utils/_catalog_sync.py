@@ -261,20 +261,18 @@ def import_products(client, journal, products, workers, media_served=None):
 
 def upload_settings_spec():
     """How deliveries go into the store (doc fragments fruitstore.catalog._store and _upload)."""
-    spec = store_argument_spec()
-    spec.update(restock=dict(type="str", choices=list(RESTOCK_CHOICES), default="keep"))
-    return spec
+    return store_argument_spec().merge(dict(
+        restock=dict(type="str", choices=list(RESTOCK_CHOICES), default="keep"),
+    ))
 
 
 def upload_argument_spec():
     """The options of a module that uploads one delivery (doc fragments _store, _upload and _upload_files)."""
-    spec = upload_settings_spec()
-    spec.update(
+    return upload_settings_spec().merge(dict(
         descriptions_dir=dict(type="path", required=True),
         journal=dict(type="path", default="~/.local/state/fruitstore/uploads.jsonl"),
         delivery_id=dict(type="str"),
-    )
-    return spec
+    ))
 
 
 _PUBLIC_KEYS = ("name", "weight", "description", "image_name", "source", "action", "error", "note")

@@ -336,7 +336,7 @@ posts:
   sample: 20
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
@@ -348,7 +348,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import d
 
 
 def main():
-    argument_spec = dict(
+    options = dict(
         images_dir=dict(type="path", required=True),
         image_workers=dict(type="int", default=0),
         upload_workers=dict(type="int", default=4),
@@ -360,12 +360,8 @@ def main():
         return_products=dict(type="str", choices=["always", "changed", "never"], default="always"),
         fail_on_item_errors=dict(type="bool", default=True),
     )
-    argument_spec.update(images.conversion_argument_spec())
-    argument_spec.update(sync.upload_argument_spec())
-    argument_spec.update(delivery.publish_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=[("url_username", "url_password")],
-                           required_by={"mail": "report_path"})
+    spec = sync.upload_argument_spec().merge(images.conversion_argument_spec()).merge(delivery.publish_argument_spec())
+    module = spec.merge(options).module(supports_check_mode=True, required_by={"mail": "report_path"})
     for library, error in (("Pillow", images.PIL_IMPORT_ERROR), ("requests", REQUESTS_IMPORT_ERROR),
                            ("reportlab", REPORTLAB_IMPORT_ERROR if module.params["report_path"] else None)):
         if error:

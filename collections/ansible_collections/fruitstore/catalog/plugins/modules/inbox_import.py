@@ -207,7 +207,7 @@ archive:
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
@@ -259,7 +259,7 @@ def _import(module, params, found, archive):
 
 
 def main():
-    argument_spec = dict(
+    options = dict(
         inbox=dict(type="path", required=True),
         supplier=dict(type="str", required=True),
         archive=dict(type="path"),
@@ -269,11 +269,8 @@ def main():
         image_workers=dict(type="int", default=0),
         upload_workers=dict(type="int", default=4),
     )
-    argument_spec.update(images.conversion_settings_spec())
-    argument_spec.update(sync.upload_settings_spec())
-    argument_spec.update(delivery.publish_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=[("url_username", "url_password")])
+    spec = sync.upload_settings_spec().merge(images.conversion_settings_spec()).merge(delivery.publish_argument_spec())
+    module = spec.merge(options).module(supports_check_mode=True)
     for library, error in (("Pillow", images.PIL_IMPORT_ERROR), ("requests", REQUESTS_IMPORT_ERROR),
                            ("reportlab", REPORTLAB_IMPORT_ERROR)):
         if error:

@@ -183,7 +183,7 @@ posts:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message, files_by_stem
@@ -192,17 +192,13 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import d
 
 
 def main():
-    argument_spec = sync.upload_argument_spec()
-    argument_spec.update(
+    module = sync.upload_argument_spec().merge(dict(
         images=dict(type="list", elements="path"),
         images_dir=dict(type="path"),
         workers=dict(type="int", default=4),
         fail_on_item_errors=dict(type="bool", default=True),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=[("url_username", "url_password")],
-                           required_one_of=[("images", "images_dir")],
-                           mutually_exclusive=[("images", "images_dir")])
+    )).module(supports_check_mode=True, required_one_of=[("images", "images_dir")],
+              mutually_exclusive=[("images", "images_dir")])
     if REQUESTS_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     params = module.params

@@ -1,5 +1,6 @@
 """The documentation a user reads with ansible-doc: it renders, and every example uses only documented options."""
 
+import collections
 import json
 import subprocess
 
@@ -58,3 +59,40 @@ def test_readme_and_changelog_know_every_module_and_the_version_that_added_it():
             continue  # new in the version being made; the release puts it in the changelog
         assert new_in.get(module) == version_added, \
             "%s: version_added %s, new in %s by changelogs/changelog.yaml" % (module, version_added, new_in.get(module))
+
+
+# One name, one meaning (docs/collection-style.md, section 7). The names settled in 1.2.0 mean the same wherever
+# they are; an old name kept as an alias that is now another option's name, or another module's alias for something
+# else, is one of the renames of 1.2.0, deprecated (the unit tests check that Ansible warns) and gone in 2.0.0.
+SETTLED = ("images_dir", "image_workers", "upload_workers", "converted_dir")
+RENAMED_IN_1_2_0 = {("image_convert", "src"), ("image_convert", "workers"), ("product_upload", "images_dir"),
+                    ("product_upload", "workers")}
+
+
+def first_line(option):
+    description = option["description"]
+    return description[0] if isinstance(description, list) else description
+
+
+def test_an_option_name_means_one_thing_in_every_module():
+    docs = json.loads(ansible_doc("--json", *("fruitstore.catalog." + module for module in MODULES)))
+    options = {(module, name): option for module in MODULES
+               for name, option in docs["fruitstore.catalog." + module]["doc"]["options"].items()}
+    by_name, by_alias = collections.defaultdict(dict), collections.defaultdict(dict)
+    for (module, name), option in options.items():
+        by_name[name][module] = option
+        for alias in option.get("aliases", []):
+            by_alias[alias][module] = name
+    for name, where in by_name.items():
+        assert len({option["type"] for option in where.values()}) == 1, "%s has several types: %s" % (name, where)
+        if name in SETTLED:
+            assert len({first_line(option) for option in where.values()}) == 1, \
+                "%s means different things: %s" % (name, {module: first_line(o) for module, o in where.items()})
+    crossing = {(module, alias) for alias, where in by_alias.items() for module in where
+                if alias in by_name or len(set(where.values())) > 1}
+    assert crossing <= RENAMED_IN_1_2_0, "aliases that mean something else elsewhere: %s" % (crossing - RENAMED_IN_1_2_0)
+    for module, alias in RENAMED_IN_1_2_0:
+        option = options[module, by_alias[alias][module]]
+        assert "Called C(%s) before 1.2.0" % alias in " ".join(option["description"]) and "2.0.0" in " ".join(
+            option["description"]), "%s: the option that was %s does not say that the old name goes" % (module, alias)
+    assert "workers" not in by_name and "src" not in by_name

@@ -51,3 +51,9 @@ class ArgumentSpec:
         spec._add_rules(rules)
         return AnsibleModule(argument_spec=spec.argument_spec, **dict(kwargs, **spec.rules))
 
+
+def renamed_from(old_name, removed_in="2.0.0"):
+    """The keywords of an option renamed in this release: its old name stays an alias, deprecated until removed_in
+    (Ansible warns whoever still uses it), as the option's documentation says in its aliases."""
+    return dict(aliases=[old_name], deprecated_aliases=[
+        dict(name=old_name, version=removed_in, collection_name="fruitstore.catalog")])

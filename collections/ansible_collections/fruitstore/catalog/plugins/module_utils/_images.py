@@ -417,37 +417,37 @@ def _settings(module):
             "max_pixels": params["max_pixels"]}
 
 
-def _check_directories(module, src, dest):
-    if not os.path.isdir(src):
-        module.fail_json(msg="src %s is not a directory" % src)
+def _check_directories(module, images_dir, dest):
+    if not os.path.isdir(images_dir):
+        module.fail_json(msg="images_dir %s is not a directory" % images_dir)
     if not os.path.isdir(dest):
         module.fail_json(msg="dest %s is not a directory" % dest)
     if not module.check_mode and not os.access(dest, os.W_OK):
         module.fail_json(msg="dest %s is not writable" % dest)
 
 
-def convert_directory(module, src, workers):
-    """Convert the images of src as the module's conversion options say (check mode: plan only).
+def convert_directory(module, images_dir, workers):
+    """Convert the images of images_dir as the module's conversion options say (check mode: plan only).
 
     Returns the result: changed, images (every output, up to date or just written), converted, unchanged,
     not_images, errors (each a source and its cause; the module decides whether they fail it), workers, and
     the diff when asked for."""
     params = module.params
-    dest = params["dest"] or src
-    _check_directories(module, src, dest)
+    dest = params["dest"] or images_dir
+    _check_directories(module, images_dir, dest)
     settings = _settings(module)
     manifest_path = params["manifest"] or os.path.join(dest, ".fruitstore-images.json")
     try:
         with exclusive(manifest_path, check_mode=module.check_mode):
-            return _convert(module, src, dest, manifest_path, settings, workers)
+            return _convert(module, images_dir, dest, manifest_path, settings, workers)
     except OSError as e:
-        module.fail_json(msg="Cannot convert the images of %s: %s" % (src, e))
+        module.fail_json(msg="Cannot convert the images of %s: %s" % (images_dir, e))
 
 
-def _convert(module, src, dest, manifest_path, settings, workers):
+def _convert(module, images_dir, dest, manifest_path, settings, workers):
     params = module.params
     manifest = Manifest(manifest_path, settings, module.warn)
-    to_convert, current, not_images, errors = plan(src, dest, ".jpeg", manifest)
+    to_convert, current, not_images, errors = plan(images_dir, dest, ".jpeg", manifest)
     workers = workers or os.cpu_count() or 1
     converted = [{"source": path, "output": output} for _name, path, output in to_convert]
     outputs = [item["output"] for item in current] + [item["output"] for item in converted]

@@ -43,16 +43,26 @@ options:
       - The converted images, C(<stem>.jpeg), as RV(fruitstore.catalog.image_convert#module:images) returns them.
         An image belongs to the description with the same file stem.
       - In check mode the files need not exist yet, so a whole import can be previewed.
-      - Exactly one of O(images) and O(images_dir) is required.
+      - Exactly one of O(images) and O(converted_dir) is required.
     type: list
     elements: path
-  images_dir:
-    description: Directory of the converted images; its C(*.jpeg) files are used as O(images).
+  converted_dir:
+    description:
+      - Directory of the converted images, the JPEGs (O(fruitstore.catalog.image_convert#module:dest) of the
+        conversion); its C(*.jpeg) files are used as O(images). Not the supplier's images, which the other modules
+        call C(images_dir), although it is the same directory when the JPEGs are written next to them.
+      - Called C(images_dir) before 1.2.0; that name still works as an alias, deprecated, and goes in 2.0.0.
     type: path
-  workers:
-    description: How many images are uploaded at the same time.
+    aliases: [images_dir]
+    version_added: 1.2.0
+  upload_workers:
+    description:
+      - How many images are uploaded to the store at the same time.
+      - Called C(workers) before 1.2.0; that name still works as an alias, deprecated, and goes in 2.0.0.
     type: int
     default: 4
+    aliases: [workers]
+    version_added: 1.2.0
   fail_on_item_errors:
     description:
       - Fail when any product could not be read or uploaded, conflicts included (after the others were uploaded).
@@ -73,7 +83,7 @@ EXAMPLES = r"""
   fruitstore.catalog.product_upload:
     store_url: http://localhost/
     descriptions_dir: ~/supplier-data/descriptions
-    images_dir: ~/supplier-data/images
+    converted_dir: ~/supplier-data/images
   delegate_to: localhost
   register: upload
 
@@ -90,7 +100,7 @@ EXAMPLES = r"""
     api_token: "{{ vault_store_token }}"
     ca_path: /etc/ssl/certs/store-ca.pem
     descriptions_dir: /srv/deliveries/acme/descriptions
-    images_dir: /srv/www/images
+    converted_dir: /srv/www/images
     fail_on_item_errors: false
   delegate_to: localhost
   register: upload
@@ -186,6 +196,7 @@ import os
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
+from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import renamed_from
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message, files_by_stem
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
@@ -194,21 +205,22 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import d
 def main():
     module = sync.upload_argument_spec().merge(dict(
         images=dict(type="list", elements="path"),
-        images_dir=dict(type="path"),
-        workers=dict(type="int", default=4),
+        # Its old name, images_dir, means the supplier's images in the other modules: an alias for one release.
+        converted_dir=dict(type="path", **renamed_from("images_dir")),
+        upload_workers=dict(type="int", default=4, **renamed_from("workers")),
         fail_on_item_errors=dict(type="bool", default=True),
-    )).module(supports_check_mode=True, required_one_of=[("images", "images_dir")],
-              mutually_exclusive=[("images", "images_dir")])
+    )).module(supports_check_mode=True, required_one_of=[("images", "converted_dir")],
+              mutually_exclusive=[("images", "converted_dir")])
     if REQUESTS_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     params = module.params
     images = params["images"]
     if images is None:
-        if not os.path.isdir(params["images_dir"]):
-            module.fail_json(msg="images_dir %s is not a directory" % params["images_dir"])
-        images = files_by_stem(params["images_dir"], ".jpeg")[0].values()
+        if not os.path.isdir(params["converted_dir"]):
+            module.fail_json(msg="converted_dir %s is not a directory" % params["converted_dir"])
+        images = files_by_stem(params["converted_dir"], ".jpeg")[0].values()
 
-    result = sync.upload_delivery(module, images, params["workers"])
+    result = sync.upload_delivery(module, images, params["upload_workers"])
     left_out = result["errors"] + result["conflicts"]
     if left_out and params["fail_on_item_errors"]:
         module.fail_json(msg=errors_message(left_out, "products could not be imported"), **displayable(result))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible.module_utils import basic
+from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync
@@ -42,6 +43,14 @@ def run_module(monkeypatch):
         raise AssertionError("the module neither exited nor failed")
 
     return run
+
+
+@pytest.fixture
+def deprecations(monkeypatch):
+    """() -> (first sentence of the message, version, collection) of each deprecation this test's module runs told."""
+    monkeypatch.setattr(warnings, "_global_deprecations", {})  # the module's own record, kept for one test only
+    return lambda: sorted((entry["msg"].split(".")[0], entry["version"], entry["collection_name"])
+                          for entry in warnings.get_deprecation_messages())
 
 
 class FakeStore:

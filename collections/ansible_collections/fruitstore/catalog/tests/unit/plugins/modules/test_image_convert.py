@@ -21,9 +21,10 @@ def supplier_images(tmp_path):
     return tmp_path
 
 
-def test_check_convert_then_nothing_to_do(run_module, supplier_images):
-    args = {"src": str(supplier_images), "size": [60, 40], "workers": 2}
+def test_check_convert_then_nothing_to_do(run_module, deprecations, supplier_images):
+    args = {"images_dir": str(supplier_images), "size": [60, 40], "image_workers": 2}
     predicted = run_module(image_convert, args, check_mode=True)
+    assert deprecations() == []
     assert predicted["changed"] and len(predicted["converted"]) == 3
     assert not list(supplier_images.glob("*.jpeg"))
     done = run_module(image_convert, args)
@@ -35,7 +36,7 @@ def test_check_convert_then_nothing_to_do(run_module, supplier_images):
 
 
 def test_changed_source_and_deleted_output_are_redone(run_module, supplier_images):
-    args = {"src": str(supplier_images), "size": [60, 40]}
+    args = {"images_dir": str(supplier_images), "size": [60, 40]}
     run_module(image_convert, args)
     Image.new("RGB", (300, 200), (0, 0, 255)).save(supplier_images / "002.tiff")
     (supplier_images / "003.jpeg").unlink()
@@ -46,18 +47,27 @@ def test_changed_source_and_deleted_output_are_redone(run_module, supplier_image
 def test_a_broken_image_is_named_and_the_others_are_converted(run_module, supplier_images):
     (supplier_images / "004.tiff").write_text("not a picture")
     with pytest.raises(AnsibleFailJson) as failure:
-        run_module(image_convert, {"src": str(supplier_images), "size": [60, 40]})
+        run_module(image_convert, {"images_dir": str(supplier_images), "size": [60, 40]})
     result = failure.value.args[0]
     assert "004.tiff: not an image" in result["msg"]
     assert len(result["converted"]) == 3
-    tolerant = run_module(image_convert, {"src": str(supplier_images), "size": [60, 40], "fail_on_item_errors": False})
+    tolerant = run_module(image_convert, {"images_dir": str(supplier_images), "size": [60, 40], "fail_on_item_errors": False})
     assert not tolerant["changed"] and tolerant["errors"][0]["source"].endswith("004.tiff")
 
 
 def test_bad_options_are_clear(run_module, tmp_path):
-    with pytest.raises(AnsibleFailJson, match="src .* is not a directory"):
-        run_module(image_convert, {"src": str(tmp_path / "missing")})
+    with pytest.raises(AnsibleFailJson, match="images_dir .* is not a directory"):
+        run_module(image_convert, {"images_dir": str(tmp_path / "missing")})
     with pytest.raises(AnsibleFailJson, match="size must be two positive numbers"):
-        run_module(image_convert, {"src": str(tmp_path), "size": [600]})
+        run_module(image_convert, {"images_dir": str(tmp_path), "size": [600]})
     with pytest.raises(AnsibleFailJson, match="is not a colour"):
-        run_module(image_convert, {"src": str(tmp_path), "background": "not-a-colour"})
+        run_module(image_convert, {"images_dir": str(tmp_path), "background": "not-a-colour"})
+
+
+
+def test_the_old_names_still_work_and_are_deprecated(run_module, deprecations, supplier_images):
+    result = run_module(image_convert, {"src": str(supplier_images), "workers": 1, "size": [60, 40]})
+    assert len(result["images"]) == 3 and result["workers"] == 1
+    assert deprecations() == [
+        ("Alias 'src' is deprecated", "2.0.0", "fruitstore.catalog"),
+        ("Alias 'workers' is deprecated", "2.0.0", "fruitstore.catalog")]

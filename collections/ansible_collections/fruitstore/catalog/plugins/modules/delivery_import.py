@@ -119,7 +119,7 @@ options:
     type: bool
     default: true
 requirements:
-  - Pillow
+  - Pillow >= 11.0.0
   - requests
 author:
   - Fruit Store Operations (@fruitstore-ops)
@@ -362,7 +362,8 @@ def main():
     )
     spec = sync.upload_argument_spec().merge(images.conversion_argument_spec()).merge(delivery.publish_argument_spec())
     module = spec.merge(options).module(supports_check_mode=True, required_by={"mail": "report_path"})
-    for library, error in (("Pillow", images.PIL_IMPORT_ERROR), ("requests", REQUESTS_IMPORT_ERROR),
+    images.require_pillow(module)
+    for library, error in (("requests", REQUESTS_IMPORT_ERROR),
                            ("reportlab", REPORTLAB_IMPORT_ERROR if module.params["report_path"] else None)):
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)

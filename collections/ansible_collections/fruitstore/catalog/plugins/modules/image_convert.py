@@ -58,7 +58,7 @@ options:
     type: bool
     default: true
 requirements:
-  - Pillow
+  - Pillow >= 11.0.0
 author:
   - Fruit Store Operations (@fruitstore-ops)
 seealso:
@@ -119,7 +119,7 @@ workers:
   sample: 2
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import renamed_from
@@ -135,8 +135,7 @@ def main():
     )
     argument_spec.update(images.conversion_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if images.PIL_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("Pillow"), exception=images.PIL_IMPORT_ERROR)
+    images.require_pillow(module)
     result = images.convert_directory(module, module.params["images_dir"], module.params["image_workers"])
     if result["errors"] and module.params["fail_on_item_errors"]:
         module.fail_json(msg=errors_message(result["errors"], "images could not be converted"), **displayable(result))

@@ -82,7 +82,7 @@ options:
     type: int
     default: 4
 requirements:
-  - Pillow
+  - Pillow >= 11.0.0
   - requests
   - reportlab
 author:
@@ -271,8 +271,8 @@ def main():
     )
     spec = sync.upload_settings_spec().merge(images.conversion_settings_spec()).merge(delivery.publish_argument_spec())
     module = spec.merge(options).module(supports_check_mode=True)
-    for library, error in (("Pillow", images.PIL_IMPORT_ERROR), ("requests", REQUESTS_IMPORT_ERROR),
-                           ("reportlab", REPORTLAB_IMPORT_ERROR)):
+    images.require_pillow(module)
+    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("reportlab", REPORTLAB_IMPORT_ERROR)):
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
     try:

@@ -8,7 +8,8 @@ import pytest
 
 Image = pytest.importorskip("PIL.Image")
 
-from ansible_collections.fruitstore.catalog.plugins.modules import image_convert  # noqa: E402
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _images  # noqa: E402
+from ansible_collections.fruitstore.catalog.plugins.modules import delivery_import, image_convert, inbox_import  # noqa: E402
 
 from .conftest import AnsibleFailJson  # noqa: E402
 
@@ -64,10 +65,20 @@ def test_bad_options_are_clear(run_module, tmp_path):
         run_module(image_convert, {"images_dir": str(tmp_path), "background": "not-a-colour"})
 
 
-
 def test_the_old_names_still_work_and_are_deprecated(run_module, deprecations, supplier_images):
     result = run_module(image_convert, {"src": str(supplier_images), "workers": 1, "size": [60, 40]})
     assert len(result["images"]) == 3 and result["workers"] == 1
     assert deprecations() == [
         ("Alias 'src' is deprecated", "2.0.0", "fruitstore.catalog"),
         ("Alias 'workers' is deprecated", "2.0.0", "fruitstore.catalog")]
+
+
+@pytest.mark.parametrize("module, args", [
+    (image_convert, {"images_dir": "/i"}),
+    (delivery_import, {"descriptions_dir": "/d", "images_dir": "/i", "store_url": "http://store.test/"}),
+    (inbox_import, {"inbox": "/i", "supplier": "acme", "store_url": "http://store.test/"}),
+], ids=lambda value: getattr(value, "__name__", "").rsplit(".", 1)[-1] or None)
+def test_every_module_that_converts_refuses_an_old_pillow_at_its_start(run_module, monkeypatch, module, args):
+    monkeypatch.setattr(_images, "PILLOW_VERSION", "10.4.0")
+    with pytest.raises(AnsibleFailJson, match=r"Pillow 10\.4\.0 is installed .* needs Pillow >= 11\.0\.0"):
+        run_module(module, args)

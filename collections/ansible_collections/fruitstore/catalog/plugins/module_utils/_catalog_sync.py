@@ -24,7 +24,14 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
     read_state,
     set_aside,
 )
-from ansible_collections.fruitstore.catalog.plugins.module_utils._products import read_delivery
+from ansible_collections.fruitstore.catalog.plugins.module_utils._products import (
+    CONFLICT,
+    CREATE,
+    FAILED,
+    LISTED,
+    PRESENT,
+    read_delivery,
+)
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import (
     StoreClient,
     StoreError,
@@ -33,12 +40,6 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api impo
     same_product,
     store_argument_spec,
 )
-
-CREATE = "create"
-PRESENT = "present"
-LISTED = "listed"
-CONFLICT = "conflict"
-FAILED = "failed"
 
 # What to do with a product whose name the store already lists from another delivery (a restock).
 RESTOCK_CHOICES = ("keep", "add", "refuse")

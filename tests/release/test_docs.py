@@ -96,3 +96,19 @@ def test_an_option_name_means_one_thing_in_every_module():
         assert "Called C(%s) before 1.2.0" % alias in " ".join(option["description"]) and "2.0.0" in " ".join(
             option["description"]), "%s: the option that was %s does not say that the old name goes" % (module, alias)
     assert "workers" not in by_name and "src" not in by_name
+
+
+def test_every_dict_a_module_returns_says_what_it_contains():
+    docs = json.loads(ansible_doc("--json", *("fruitstore.catalog." + module for module in MODULES)))
+    bare = []
+
+    def look(where, value):
+        if "dict" in (value.get("type"), value.get("elements")) and not value.get("contains"):
+            bare.append(where)
+        for key, inner in (value.get("contains") or {}).items():
+            look(where + "." + key, inner)
+
+    for module in MODULES:
+        for key, value in (docs["fruitstore.catalog." + module]["return"] or {}).items():
+            look("%s: %s" % (module, key), value)
+    assert not bare, "return values of type dict (or lists of them) without contains: %s" % bare

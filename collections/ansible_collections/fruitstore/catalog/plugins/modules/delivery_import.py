@@ -188,6 +188,9 @@ conversion:
       description: The images converted by this run (in check mode, that would be converted), source and output.
       type: list
       elements: dict
+      contains:  # as RV(fruitstore.catalog.image_convert#module:converted)
+        source: {description: The supplier's image., type: str}
+        output: {description: Its JPEG., type: str}
       sample: [{source: /data/images/001.tiff, output: /data/images/001.jpeg}]
     unchanged:
       description: Number of images whose JPEG was already up to date.
@@ -197,11 +200,17 @@ conversion:
       description: Files left alone because they are not images, with the reason.
       type: list
       elements: dict
+      contains:  # as RV(fruitstore.catalog.image_convert#module:not_images)
+        source: {description: The file., type: str}
+        reason: {description: Why it is not taken for an image., type: str}
       sample: [{source: /data/images/LICENSE, reason: "not an image (extension '')"}]
     errors:
       description: Images that could not be converted, with the cause.
       type: list
       elements: dict
+      contains:  # as RV(fruitstore.catalog.image_convert#module:errors)
+        source: {description: The supplier's image., type: str}
+        error: {description: Why it could not be converted., type: str}
       sample: [{source: /data/images/007.tiff, error: "cannot decode: image file is truncated"}]
     workers:
       description: Number of processes that converted images.
@@ -216,6 +225,37 @@ products:
   returned: always, unless O(return_products=never), or O(return_products=changed) and nothing changed
   type: list
   elements: dict
+  contains:
+    name:
+      description: The product's name, from its description; missing when that could not be read.
+      type: str
+    weight:
+      description: Its weight in lbs.
+      type: int
+    description:
+      description: Its description.
+      type: str
+    image_name:
+      description: The name of its picture in the store, its file stem and a token of O(delivery_id).
+      type: str
+    image:
+      description: Its converted picture, the JPEG (in check mode, where it would be written).
+      type: str
+    source:
+      description: Its description file (its image, for an image without a description).
+      type: str
+    action:
+      description: What was done with it, V(create), V(present), V(listed), V(conflict) or V(failed).
+      type: str
+    error:
+      description: Why it was left out, for V(conflict) and V(failed).
+      type: str
+    note:
+      description: What the store lists under its name, for V(listed).
+      type: str
+    picture_restored:
+      description: Present and true when its picture, which the store had lost, was uploaded again.
+      type: bool
   sample:
     - {name: Apple, weight: 500, description: Crisp., image_name: 001-5f1c9a0b2e.jpeg, image: /data/images/001.jpeg,
        source: /data/descriptions/001.txt, action: create}
@@ -238,6 +278,10 @@ conflicts:
   returned: always
   type: list
   elements: dict
+  contains:
+    name: {description: The product's name., type: str}
+    source: {description: Its description file., type: str}
+    error: {description: Why the store cannot take it., type: str}
 listed:
   description:
     - Products whose name the store already lists from another delivery, kept as the store has them
@@ -245,6 +289,10 @@ listed:
   returned: always
   type: list
   elements: dict
+  contains:
+    name: {description: The product's name., type: str}
+    source: {description: Its description file., type: str}
+    note: {description: What the store lists under that name., type: str}
   sample: [{name: Apple, source: /data/descriptions/001.txt, note: "the store already lists 'Apple' (500 lbs, ...)"}]
 pictures_restored:
   description:
@@ -274,6 +322,10 @@ errors:
   returned: always
   type: list
   elements: dict
+  contains:
+    source: {description: "The file, an image or a description.", type: str}
+    name: {description: "The product's name, when its description could be read.", type: str}
+    error: {description: The cause., type: str}
   sample: [{source: /data/images/007.tiff, error: "cannot decode: image file is truncated"}]
 total_weight:
   description: Sum of the weights of the products this delivery brought into the store (created or present, not listed), in lbs.

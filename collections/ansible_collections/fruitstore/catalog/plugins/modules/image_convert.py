@@ -94,6 +94,13 @@ converted:
   returned: always
   type: list
   elements: dict
+  contains:
+    source:
+      description: The supplier's image.
+      type: str
+    output:
+      description: Its JPEG.
+      type: str
   sample: [{source: /data/images/001.tiff, output: /data/images/001.jpeg}]
 unchanged:
   description: Number of images whose output was already up to date.
@@ -105,12 +112,26 @@ not_images:
   returned: always
   type: list
   elements: dict
+  contains:
+    source:
+      description: The file.
+      type: str
+    reason:
+      description: Why it is not taken for an image.
+      type: str
   sample: [{source: /data/images/LICENSE, reason: "not an image (extension '')"}]
 errors:
   description: Images that could not be converted, with the cause.
   returned: always
   type: list
   elements: dict
+  contains:
+    source:
+      description: The supplier's image.
+      type: str
+    error:
+      description: Why it could not be converted.
+      type: str
   sample: [{source: /data/images/007.tiff, error: "cannot decode: image file is truncated"}]
 workers:
   description: Number of processes used.

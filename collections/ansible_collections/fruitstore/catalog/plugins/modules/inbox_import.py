@@ -158,6 +158,10 @@ deliveries:
       description: Every item left out of the store, with its file and the cause, and a report mail that failed.
       type: list
       elements: dict
+      contains:
+        source: {description: "The file (an image, a description, the report) or the delivery.", type: str}
+        name: {description: "The product's name, when its description could be read.", type: str}
+        error: {description: The cause., type: str}
     total_weight:
       description: Total weight of the products this delivery brought into the store, in lbs.
       type: int
@@ -180,6 +184,13 @@ alerts:
   returned: always
   type: list
   elements: dict
+  contains:
+    key:
+      description: What identifies the problem from one run to the next, C(<supplier>/<delivery>/<file>).
+      type: str
+    text:
+      description: The problem, for people.
+      type: str
   sample:
     - {key: "acme/week-48/002.txt", text: "acme, delivery week-48: 002.txt: weight 'five hundred' is not a number ..."}
 counts:

@@ -115,6 +115,17 @@ products:
   returned: always
   type: list
   elements: dict
+  contains:  # the keys RV(fruitstore.catalog.delivery_import#module:products) describes
+    name: {description: The product's name; missing when its description could not be read., type: str}
+    weight: {description: Its weight in lbs., type: int}
+    description: {description: Its description., type: str}
+    image_name: {description: The name of its picture in the store (see O(delivery_id))., type: str}
+    image: {description: Its picture from O(images) or O(converted_dir)., type: str}
+    source: {description: Its description file (its image when the description is missing)., type: str}
+    action: {description: "What was done: V(create), V(present), V(listed), V(conflict), V(failed).", type: str}
+    error: {description: "Why it was left out (V(conflict), V(failed)).", type: str}
+    note: {description: What the store lists under its name (V(listed))., type: str}
+    picture_restored: {description: True when its lost picture was uploaded again (only then present)., type: bool}
   sample:
     - {name: Apple, weight: 500, description: Crisp., image_name: 001-5f1c9a0b2e.jpeg, image: /data/images/001.jpeg,
        source: /data/descriptions/001.txt, action: create}
@@ -138,12 +149,26 @@ conflicts:
   returned: always
   type: list
   elements: dict
+  contains:
+    name:
+      description: The product's name.
+      type: str
+    source:
+      description: Its description file.
+      type: str
+    error:
+      description: Why the store cannot take it.
+      type: str
   sample: [{name: Apple, source: /data/descriptions/001.txt, error: the store already has 'Apple' as weight 450 lbs ...}]
 listed:
   description: As RV(fruitstore.catalog.delivery_import#module:listed) (O(restock=keep)).
   returned: always
   type: list
   elements: dict
+  contains:  # as RV(fruitstore.catalog.delivery_import#module:listed)
+    name: {description: The product's name., type: str}
+    source: {description: Its description file., type: str}
+    note: {description: What the store lists under its name., type: str}
 pictures_restored:
   description: As RV(fruitstore.catalog.delivery_import#module:pictures_restored), lost pictures uploaded again.
   returned: always
@@ -162,14 +187,34 @@ errors:
   returned: always
   type: list
   elements: dict
+  contains:
+    source:
+      description: The description file, or the image.
+      type: str
+    name:
+      description: The product's name, when its description could be read.
+      type: str
+    error:
+      description: The cause.
+      type: str
   sample: [{source: /data/descriptions/006.txt, error: "weight 'five hundred' is not a number of lbs like '500 lbs'"}]
 in_store:
   description:
-    - Name, weight and local picture (C(image)) of every product of the delivery that is in the store now (created or
-      present), for M(fruitstore.catalog.report_pdf).
+    - Name, weight and local picture (C(image)) of every product of the delivery that is in the store now (created,
+      present or listed), for M(fruitstore.catalog.report_pdf).
   returned: always
   type: list
   elements: dict
+  contains:
+    name:
+      description: The product's name.
+      type: str
+    weight:
+      description: Its weight in lbs.
+      type: int
+    image:
+      description: Its picture on this host, the JPEG.
+      type: str
   sample: [{name: Apple, weight: 500, image: /data/images/001.jpeg}]
 total_weight:
   description: Sum of the weights of the products this delivery brought into the store (created or present, not listed), in lbs.

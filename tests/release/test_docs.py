@@ -2,6 +2,7 @@
 
 import collections
 import json
+import re
 import subprocess
 
 import pytest
@@ -44,6 +45,24 @@ def test_module_doc_renders_and_its_examples_use_documented_options(module):
 def test_role_argument_specs_render(role):
     text = ansible_doc("-t", "role", "-r", str(REPO / "roles"), role)
     assert "ENTRY POINT: *main*" in text and "Options" in text
+
+
+SECRET = re.compile(r"password|token|secret|api_key|passphrase")
+
+
+@pytest.mark.parametrize("role", ["supplier_import", "import_schedule"])
+def test_a_role_s_secrets_are_never_logged(role):
+    """What sanity's no-log check asks of modules, asked of the import's roles: an option whose name says it is a
+    secret is no_log (or says no_log: false)."""
+    specs = yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    for entry_point, spec in specs.items():
+        secret = {name for name in spec.get("options", {}) if SECRET.search(name)}
+        undecided = {name for name in secret if "no_log" not in spec["options"][name]}
+        assert not undecided, "%s (%s): secrets without no_log: %s" % (role, entry_point, sorted(undecided))
+    if role == "supplier_import":
+        options = specs["main"]["options"]
+        assert {name for name in options if options[name].get("no_log")} == {
+            "store_password", "store_api_token", "smtp_password"}
 
 
 def test_readme_and_changelog_know_every_module_and_the_version_that_added_it():

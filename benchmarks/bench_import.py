@@ -280,7 +280,8 @@ class Bench:
             delivery = self.delivery("convert-module-%s-%d" % (compression, count), compression, count)
             (delivery / ".fruitstore").mkdir()
             deliveries.warm(deliveries.delivery_images(delivery))
-            arguments = {"src": str(delivery / "images"), "manifest": str(delivery / ".fruitstore" / "images.json")}
+            arguments = {"images_dir": str(delivery / "images"),
+                         "manifest": str(delivery / ".fruitstore" / "images.json")}
             result, output = image_convert(arguments, memory)
             check(result["returncode"] == 0, "the image_convert module failed", output)
             manifest = json.loads((delivery / ".fruitstore" / "images.json").read_text())
@@ -297,7 +298,7 @@ class Bench:
         def attempt():
             empty = self.fresh("convert-module-empty") / "images"
             empty.mkdir()
-            result, output = image_convert({"src": str(empty)})
+            result, output = image_convert({"images_dir": str(empty)})
             check(result["returncode"] == 0, "the image_convert module failed on an empty directory", output)
             self.done(empty)
             return result

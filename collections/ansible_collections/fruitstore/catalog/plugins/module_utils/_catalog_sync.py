@@ -24,7 +24,14 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
     read_state,
     set_aside,
 )
-from ansible_collections.fruitstore.catalog.plugins.module_utils._products import read_delivery
+from ansible_collections.fruitstore.catalog.plugins.module_utils._products import (
+    CONFLICT,
+    CREATE,
+    FAILED,
+    LISTED,
+    PRESENT,
+    read_delivery,
+)
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import (
     StoreClient,
     StoreError,
@@ -33,12 +40,6 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api impo
     same_product,
     store_argument_spec,
 )
-
-CREATE = "create"
-PRESENT = "present"
-LISTED = "listed"
-CONFLICT = "conflict"
-FAILED = "failed"
 
 # What to do with a product whose name the store already lists from another delivery (a restock).
 RESTOCK_CHOICES = ("keep", "add", "refuse")
@@ -261,20 +262,18 @@ def import_products(client, journal, products, workers, media_served=None):
 
 def upload_settings_spec():
     """How deliveries go into the store (doc fragments fruitstore.catalog._store and _upload)."""
-    spec = store_argument_spec()
-    spec.update(restock=dict(type="str", choices=list(RESTOCK_CHOICES), default="keep"))
-    return spec
+    return store_argument_spec().merge(dict(
+        restock=dict(type="str", choices=list(RESTOCK_CHOICES), default="keep"),
+    ))
 
 
 def upload_argument_spec():
     """The options of a module that uploads one delivery (doc fragments _store, _upload and _upload_files)."""
-    spec = upload_settings_spec()
-    spec.update(
+    return upload_settings_spec().merge(dict(
         descriptions_dir=dict(type="path", required=True),
         journal=dict(type="path", default="~/.local/state/fruitstore/uploads.jsonl"),
         delivery_id=dict(type="str"),
-    )
-    return spec
+    ))
 
 
 _PUBLIC_KEYS = ("name", "weight", "description", "image_name", "source", "action", "error", "note")

@@ -96,7 +96,7 @@ def _article(page_dir, product, preview):
     return ('<article>%s<div><h2>%s</h2><p class="weight">%s</p><p>%s</p>'
             '<span class="status %s">%s</span>%s<p><small>%s</small></p></div></article>'
             % (_picture(page_dir, product), escape(product.get("name") or os.path.basename(product["source"])),
-               escape(weight), escape(product.get("description", "")), css, escape(label), why,
+               escape(weight), escape(product.get("description") or ""), css, escape(label), why,
                escape(os.path.relpath(product["source"], page_dir))))
 
 

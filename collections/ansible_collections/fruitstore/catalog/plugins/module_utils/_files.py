@@ -42,7 +42,7 @@ def ensure_parent(path):
     """Create the directory of a state file (mode 0700) when it does not exist yet, as on a first run."""
     directory = os.path.dirname(path)
     if directory and not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
+        os.makedirs(directory, 0o700, exist_ok=True)  # another run starting at the same moment may make it first
 
 
 @contextlib.contextmanager

@@ -15,9 +15,14 @@ import io
 import json
 import multiprocessing
 import os
+import platform
+import re
+import sys
 import time
 import traceback
 import warnings
+
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
     ensure_parent,
@@ -30,11 +35,19 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
 
 try:
     from PIL import Image, ImageOps, TiffImagePlugin
+    from PIL import __version__ as PILLOW_VERSION  # the version Pillow's own metadata gives pip
 except ImportError:
     Image = None
+    PILLOW_VERSION = None
     PIL_IMPORT_ERROR = traceback.format_exc()
 else:
     PIL_IMPORT_ERROR = None
+
+# The oldest Pillow the conversion works with, said once: _open_fast reads and rewrites the TIFF reader's tile
+# records by their fields (codec_name, extents, offset, args), which Pillow 11.0.0 introduced. The collection's
+# requirements.txt and the converting modules' documented requirements name the same version
+# (tests/release/test_pillow_minimum.py checks them, and converts with exactly this version).
+PILLOW_MIN_VERSION = "11.0.0"
 
 MANIFEST_VERSION = 1
 ORIENTATION = 0x0112  # the EXIF/TIFF tag that says how a picture is stored rotated or mirrored
@@ -47,6 +60,32 @@ TURNS = {key: getattr(Image.Transpose, name) for key, name in TURNS.items()} if 
 IMAGE_EXTENSIONS = frozenset(
     (".tif", ".tiff", ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 )
+
+
+def _version_tuple(version):
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def pillow_problem(version=None):
+    """None when the installed Pillow converts; otherwise (message, traceback) for fail_json, in the words of
+    missing_required_lib, naming the minimum version and the installed one."""
+    if PIL_IMPORT_ERROR:
+        return missing_required_lib("Pillow >= %s" % PILLOW_MIN_VERSION), PIL_IMPORT_ERROR
+    version = version or PILLOW_VERSION
+    if _version_tuple(version) >= _version_tuple(PILLOW_MIN_VERSION):
+        return None
+    return ("Pillow %s is installed on %s's Python %s, but this module needs Pillow >= %s (its TIFF reader's tile "
+            "records). Please read the module documentation and upgrade it in the appropriate location "
+            "(python -m pip install 'Pillow>=%s'). If a newer Pillow is installed, but Ansible is using the wrong "
+            "Python interpreter, please consult the documentation on ansible_python_interpreter"
+            % (version, platform.node(), sys.executable, PILLOW_MIN_VERSION, PILLOW_MIN_VERSION)), None
+
+
+def require_pillow(module):
+    """Fail the module, at its start, when Pillow is missing or older than PILLOW_MIN_VERSION."""
+    problem = pillow_problem()
+    if problem:
+        module.fail_json(msg=problem[0], exception=problem[1])
 
 
 class ConversionError(Exception):
@@ -417,37 +456,37 @@ def _settings(module):
             "max_pixels": params["max_pixels"]}
 
 
-def _check_directories(module, src, dest):
-    if not os.path.isdir(src):
-        module.fail_json(msg="src %s is not a directory" % src)
+def _check_directories(module, images_dir, dest):
+    if not os.path.isdir(images_dir):
+        module.fail_json(msg="images_dir %s is not a directory" % images_dir)
     if not os.path.isdir(dest):
         module.fail_json(msg="dest %s is not a directory" % dest)
     if not module.check_mode and not os.access(dest, os.W_OK):
         module.fail_json(msg="dest %s is not writable" % dest)
 
 
-def convert_directory(module, src, workers):
-    """Convert the images of src as the module's conversion options say (check mode: plan only).
+def convert_directory(module, images_dir, workers):
+    """Convert the images of images_dir as the module's conversion options say (check mode: plan only).
 
     Returns the result: changed, images (every output, up to date or just written), converted, unchanged,
     not_images, errors (each a source and its cause; the module decides whether they fail it), workers, and
     the diff when asked for."""
     params = module.params
-    dest = params["dest"] or src
-    _check_directories(module, src, dest)
+    dest = params["dest"] or images_dir
+    _check_directories(module, images_dir, dest)
     settings = _settings(module)
     manifest_path = params["manifest"] or os.path.join(dest, ".fruitstore-images.json")
     try:
         with exclusive(manifest_path, check_mode=module.check_mode):
-            return _convert(module, src, dest, manifest_path, settings, workers)
+            return _convert(module, images_dir, dest, manifest_path, settings, workers)
     except OSError as e:
-        module.fail_json(msg="Cannot convert the images of %s: %s" % (src, e))
+        module.fail_json(msg="Cannot convert the images of %s: %s" % (images_dir, e))
 
 
-def _convert(module, src, dest, manifest_path, settings, workers):
+def _convert(module, images_dir, dest, manifest_path, settings, workers):
     params = module.params
     manifest = Manifest(manifest_path, settings, module.warn)
-    to_convert, current, not_images, errors = plan(src, dest, ".jpeg", manifest)
+    to_convert, current, not_images, errors = plan(images_dir, dest, ".jpeg", manifest)
     workers = workers or os.cpu_count() or 1
     converted = [{"source": path, "output": output} for _name, path, output in to_convert]
     outputs = [item["output"] for item in current] + [item["output"] for item in converted]

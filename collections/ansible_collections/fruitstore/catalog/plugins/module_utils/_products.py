@@ -22,6 +22,10 @@ WEIGHT_MAX = 100000
 # A description is three lines; more than this is not a description, and is not read whole.
 DESCRIPTION_BYTES_MAX = 64 * 1024
 
+# What an import did to each product of a delivery (its action): posted now, already in the store, listed there from
+# another delivery (kept as it is), left out as a conflict, failed.
+CREATE, PRESENT, LISTED, CONFLICT, FAILED = ACTIONS = ("create", "present", "listed", "conflict", "failed")
+
 _WEIGHT = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)\s*lbs?\.?$", re.IGNORECASE)
 
 
@@ -143,3 +147,24 @@ def errors_message(errors, what):
     """The message of a module that fails on item errors: '<count> <what>: <source>: <cause>; ...'."""
     items = "; ".join("%s: %s" % (item["source"], item["error"]) for item in errors)
     return displayable("%d %s: %s" % (len(errors), what, items))
+
+
+def product_options(*required):
+    """A product of a delivery as product_upload and delivery_import return it (RV products) and delivery_page and
+    report_pdf take it: the suboptions of their option products (doc fragment fruitstore.catalog._products), with
+    the keys this module needs required; the others are accepted, so that a returned product can be passed on."""
+    options = dict(
+        name=dict(type="str"),
+        weight=dict(type="int"),
+        description=dict(type="str"),
+        image_name=dict(type="str"),
+        image=dict(type="path"),
+        source=dict(type="path"),
+        action=dict(type="str", choices=list(ACTIONS)),
+        error=dict(type="str"),
+        note=dict(type="str"),
+        picture_restored=dict(type="bool"),
+    )
+    for key in required:
+        options[key]["required"] = True
+    return options

@@ -18,6 +18,8 @@ import threading
 import time
 import traceback
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import ArgumentSpec
+
 try:
     import requests
     from requests.adapters import HTTPAdapter
@@ -37,8 +39,9 @@ except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity 
 
 
 def store_argument_spec():
-    """The options every module that talks to the store shares (doc fragment fruitstore.catalog._store)."""
-    return dict(
+    """The options every module that talks to the store shares (doc fragment fruitstore.catalog._store), with their
+    rule: basic authentication takes a user and a password."""
+    return ArgumentSpec(dict(
         store_url=dict(type="str", required=True),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
@@ -47,7 +50,7 @@ def store_argument_spec():
         api_token=dict(type="str", no_log=True),
         timeout=dict(type="float", default=30),
         retries=dict(type="int", default=3),
-    )
+    ), required_together=[("url_username", "url_password")])
 
 
 # A request to the store has a deadline, retries included: urllib3's timeouts are per read, so a store that answers a

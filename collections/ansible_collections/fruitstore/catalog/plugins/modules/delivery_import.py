@@ -119,7 +119,7 @@ options:
     type: bool
     default: true
 requirements:
-  - Pillow
+  - Pillow >= 11.0.0
   - requests
 author:
   - Fruit Store Operations (@fruitstore-ops)
@@ -188,6 +188,9 @@ conversion:
       description: The images converted by this run (in check mode, that would be converted), source and output.
       type: list
       elements: dict
+      contains:  # as RV(fruitstore.catalog.image_convert#module:converted)
+        source: {description: The supplier's image., type: str}
+        output: {description: Its JPEG., type: str}
       sample: [{source: /data/images/001.tiff, output: /data/images/001.jpeg}]
     unchanged:
       description: Number of images whose JPEG was already up to date.
@@ -197,11 +200,17 @@ conversion:
       description: Files left alone because they are not images, with the reason.
       type: list
       elements: dict
+      contains:  # as RV(fruitstore.catalog.image_convert#module:not_images)
+        source: {description: The file., type: str}
+        reason: {description: Why it is not taken for an image., type: str}
       sample: [{source: /data/images/LICENSE, reason: "not an image (extension '')"}]
     errors:
       description: Images that could not be converted, with the cause.
       type: list
       elements: dict
+      contains:  # as RV(fruitstore.catalog.image_convert#module:errors)
+        source: {description: The supplier's image., type: str}
+        error: {description: Why it could not be converted., type: str}
       sample: [{source: /data/images/007.tiff, error: "cannot decode: image file is truncated"}]
     workers:
       description: Number of processes that converted images.
@@ -216,6 +225,37 @@ products:
   returned: always, unless O(return_products=never), or O(return_products=changed) and nothing changed
   type: list
   elements: dict
+  contains:
+    name:
+      description: The product's name, from its description; missing when that could not be read.
+      type: str
+    weight:
+      description: Its weight in lbs.
+      type: int
+    description:
+      description: Its description.
+      type: str
+    image_name:
+      description: The name of its picture in the store, its file stem and a token of O(delivery_id).
+      type: str
+    image:
+      description: Its converted picture, the JPEG (in check mode, where it would be written).
+      type: str
+    source:
+      description: Its description file (its image, for an image without a description).
+      type: str
+    action:
+      description: What was done with it, V(create), V(present), V(listed), V(conflict) or V(failed).
+      type: str
+    error:
+      description: Why it was left out, for V(conflict) and V(failed).
+      type: str
+    note:
+      description: What the store lists under its name, for V(listed).
+      type: str
+    picture_restored:
+      description: Present and true when its picture, which the store had lost, was uploaded again.
+      type: bool
   sample:
     - {name: Apple, weight: 500, description: Crisp., image_name: 001-5f1c9a0b2e.jpeg, image: /data/images/001.jpeg,
        source: /data/descriptions/001.txt, action: create}
@@ -238,6 +278,10 @@ conflicts:
   returned: always
   type: list
   elements: dict
+  contains:
+    name: {description: The product's name., type: str}
+    source: {description: Its description file., type: str}
+    error: {description: Why the store cannot take it., type: str}
 listed:
   description:
     - Products whose name the store already lists from another delivery, kept as the store has them
@@ -245,6 +289,10 @@ listed:
   returned: always
   type: list
   elements: dict
+  contains:
+    name: {description: The product's name., type: str}
+    source: {description: Its description file., type: str}
+    note: {description: What the store lists under that name., type: str}
   sample: [{name: Apple, source: /data/descriptions/001.txt, note: "the store already lists 'Apple' (500 lbs, ...)"}]
 pictures_restored:
   description:
@@ -274,6 +322,10 @@ errors:
   returned: always
   type: list
   elements: dict
+  contains:
+    source: {description: "The file, an image or a description.", type: str}
+    name: {description: "The product's name, when its description could be read.", type: str}
+    error: {description: The cause., type: str}
   sample: [{source: /data/images/007.tiff, error: "cannot decode: image file is truncated"}]
 total_weight:
   description: Sum of the weights of the products this delivery brought into the store (created or present, not listed), in lbs.
@@ -336,7 +388,7 @@ posts:
   sample: 20
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
@@ -348,7 +400,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import d
 
 
 def main():
-    argument_spec = dict(
+    options = dict(
         images_dir=dict(type="path", required=True),
         image_workers=dict(type="int", default=0),
         upload_workers=dict(type="int", default=4),
@@ -360,13 +412,10 @@ def main():
         return_products=dict(type="str", choices=["always", "changed", "never"], default="always"),
         fail_on_item_errors=dict(type="bool", default=True),
     )
-    argument_spec.update(images.conversion_argument_spec())
-    argument_spec.update(sync.upload_argument_spec())
-    argument_spec.update(delivery.publish_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=[("url_username", "url_password")],
-                           required_by={"mail": "report_path"})
-    for library, error in (("Pillow", images.PIL_IMPORT_ERROR), ("requests", REQUESTS_IMPORT_ERROR),
+    spec = sync.upload_argument_spec().merge(images.conversion_argument_spec()).merge(delivery.publish_argument_spec())
+    module = spec.merge(options).module(supports_check_mode=True, required_by={"mail": "report_path"})
+    images.require_pillow(module)
+    for library, error in (("requests", REQUESTS_IMPORT_ERROR),
                            ("reportlab", REPORTLAB_IMPORT_ERROR if module.params["report_path"] else None)):
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)

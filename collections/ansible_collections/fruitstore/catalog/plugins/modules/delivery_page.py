@@ -17,6 +17,7 @@ description:
     an import before it runs (O(preview=true)). Pictures are linked relative to the page.
   - The file is only written, and the task only C(changed), when the page is different.
 extends_documentation_fragment:
+  - fruitstore.catalog._products.page
   - fruitstore.catalog._attributes
   - ansible.builtin.files
 attributes:
@@ -37,7 +38,9 @@ options:
     type: str
     default: Supplier delivery
   products:
-    description: The products, as RV(fruitstore.catalog.product_upload#module:products) returns them.
+    description:
+      - The products, as RV(fruitstore.catalog.product_upload#module:products) returns them. Each needs its C(source)
+        and its C(action); a product that could not be read has no more.
     type: list
     elements: dict
     required: true
@@ -74,6 +77,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery_page as page
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import write_if_changed
+from ansible_collections.fruitstore.catalog.plugins.module_utils._products import product_options
 
 
 def main():
@@ -81,17 +85,13 @@ def main():
         argument_spec=dict(
             path=dict(type="path", required=True),
             title=dict(type="str", default="Supplier delivery"),
-            products=dict(type="list", elements="dict", required=True),
+            products=dict(type="list", elements="dict", required=True, options=product_options("source", "action")),
             preview=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
         add_file_common_args=True,
     )
     path = module.params["path"]
-    for index, product in enumerate(module.params["products"]):
-        if product.get("action") not in page.STATUS or not product.get("source"):
-            module.fail_json(msg="products[%d] needs a source and an action (%s), as product_upload returns them"
-                             % (index, ", ".join(page.STATUS)))
     data = to_bytes(page.render(path, module.params["title"], module.params["products"], module.params["preview"]))
     changed = write_if_changed(module, path, data, "delivery page")
     module.exit_json(changed=changed, path=path)

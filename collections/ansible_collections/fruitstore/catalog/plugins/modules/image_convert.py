@@ -19,7 +19,7 @@ description:
   - A manifest (O(manifest)) remembers what earlier runs converted. A run converts only images that are new, whose source
     changed, or whose output is missing or was altered. A source that was touched but renders the same picture leaves its
     output untouched.
-  - Images are converted on O(workers) processes. A file that cannot be converted is reported with its cause and the
+  - Images are converted on O(image_workers) processes. A file that cannot be converted is reported with its cause and the
     others are still converted. The module then fails, unless O(fail_on_item_errors=false).
 extends_documentation_fragment:
   - fruitstore.catalog._conversion
@@ -35,14 +35,22 @@ attributes:
   idempotent:
     support: full
 options:
-  src:
-    description: Directory of the supplier's images.
+  images_dir:
+    description:
+      - Directory of the supplier's images. The JPEGs are written next to them, unless O(dest) says otherwise.
+      - Called C(src) before 1.2.0; that name still works as an alias, deprecated, and goes in 2.0.0.
     type: path
     required: true
-  workers:
-    description: How many processes convert images. V(0) uses every core.
+    aliases: [src]
+    version_added: 1.2.0
+  image_workers:
+    description:
+      - How many processes convert images. V(0) uses every core.
+      - Called C(workers) before 1.2.0; that name still works as an alias, deprecated, and goes in 2.0.0.
     type: int
     default: 0
+    aliases: [workers]
+    version_added: 1.2.0
   fail_on_item_errors:
     description:
       - Fail when any image could not be converted (after the others were converted).
@@ -50,7 +58,7 @@ options:
     type: bool
     default: true
 requirements:
-  - Pillow
+  - Pillow >= 11.0.0
 author:
   - Fruit Store Operations (@fruitstore-ops)
 seealso:
@@ -60,12 +68,12 @@ seealso:
 EXAMPLES = r"""
 - name: Convert the supplier's images next to them
   fruitstore.catalog.image_convert:
-    src: ~/supplier-data/images
+    images_dir: ~/supplier-data/images
   delegate_to: localhost
 
 - name: Convert into another directory, larger, on a grey background
   fruitstore.catalog.image_convert:
-    src: /srv/deliveries/acme/images
+    images_dir: /srv/deliveries/acme/images
     dest: /srv/www/images
     size: [1200, 800]
     quality: 90
@@ -86,6 +94,13 @@ converted:
   returned: always
   type: list
   elements: dict
+  contains:
+    source:
+      description: The supplier's image.
+      type: str
+    output:
+      description: Its JPEG.
+      type: str
   sample: [{source: /data/images/001.tiff, output: /data/images/001.jpeg}]
 unchanged:
   description: Number of images whose output was already up to date.
@@ -97,12 +112,26 @@ not_images:
   returned: always
   type: list
   elements: dict
+  contains:
+    source:
+      description: The file.
+      type: str
+    reason:
+      description: Why it is not taken for an image.
+      type: str
   sample: [{source: /data/images/LICENSE, reason: "not an image (extension '')"}]
 errors:
   description: Images that could not be converted, with the cause.
   returned: always
   type: list
   elements: dict
+  contains:
+    source:
+      description: The supplier's image.
+      type: str
+    error:
+      description: Why it could not be converted.
+      type: str
   sample: [{source: /data/images/007.tiff, error: "cannot decode: image file is truncated"}]
 workers:
   description: Number of processes used.
@@ -111,24 +140,24 @@ workers:
   sample: 2
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
+from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import renamed_from
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 
 
 def main():
     argument_spec = dict(
-        src=dict(type="path", required=True),
-        workers=dict(type="int", default=0),
+        images_dir=dict(type="path", required=True, **renamed_from("src")),
+        image_workers=dict(type="int", default=0, **renamed_from("workers")),
         fail_on_item_errors=dict(type="bool", default=True),
     )
     argument_spec.update(images.conversion_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if images.PIL_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("Pillow"), exception=images.PIL_IMPORT_ERROR)
-    result = images.convert_directory(module, module.params["src"], module.params["workers"])
+    images.require_pillow(module)
+    result = images.convert_directory(module, module.params["images_dir"], module.params["image_workers"])
     if result["errors"] and module.params["fail_on_item_errors"]:
         module.fail_json(msg=errors_message(result["errors"], "images could not be converted"), **displayable(result))
     module.exit_json(**displayable(result))

@@ -82,7 +82,7 @@ options:
     type: int
     default: 4
 requirements:
-  - Pillow
+  - Pillow >= 11.0.0
   - requests
   - reportlab
 author:
@@ -158,6 +158,10 @@ deliveries:
       description: Every item left out of the store, with its file and the cause, and a report mail that failed.
       type: list
       elements: dict
+      contains:
+        source: {description: "The file (an image, a description, the report) or the delivery.", type: str}
+        name: {description: "The product's name, when its description could be read.", type: str}
+        error: {description: The cause., type: str}
     total_weight:
       description: Total weight of the products this delivery brought into the store, in lbs.
       type: int
@@ -180,6 +184,13 @@ alerts:
   returned: always
   type: list
   elements: dict
+  contains:
+    key:
+      description: What identifies the problem from one run to the next, C(<supplier>/<delivery>/<file>).
+      type: str
+    text:
+      description: The problem, for people.
+      type: str
   sample:
     - {key: "acme/week-48/002.txt", text: "acme, delivery week-48: 002.txt: weight 'five hundred' is not a number ..."}
 counts:
@@ -207,7 +218,7 @@ archive:
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
@@ -259,7 +270,7 @@ def _import(module, params, found, archive):
 
 
 def main():
-    argument_spec = dict(
+    options = dict(
         inbox=dict(type="path", required=True),
         supplier=dict(type="str", required=True),
         archive=dict(type="path"),
@@ -269,13 +280,10 @@ def main():
         image_workers=dict(type="int", default=0),
         upload_workers=dict(type="int", default=4),
     )
-    argument_spec.update(images.conversion_settings_spec())
-    argument_spec.update(sync.upload_settings_spec())
-    argument_spec.update(delivery.publish_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=[("url_username", "url_password")])
-    for library, error in (("Pillow", images.PIL_IMPORT_ERROR), ("requests", REQUESTS_IMPORT_ERROR),
-                           ("reportlab", REPORTLAB_IMPORT_ERROR)):
+    spec = sync.upload_settings_spec().merge(images.conversion_settings_spec()).merge(delivery.publish_argument_spec())
+    module = spec.merge(options).module(supports_check_mode=True)
+    images.require_pillow(module)
+    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("reportlab", REPORTLAB_IMPORT_ERROR)):
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
     try:

@@ -43,16 +43,26 @@ options:
       - The converted images, C(<stem>.jpeg), as RV(fruitstore.catalog.image_convert#module:images) returns them.
         An image belongs to the description with the same file stem.
       - In check mode the files need not exist yet, so a whole import can be previewed.
-      - Exactly one of O(images) and O(images_dir) is required.
+      - Exactly one of O(images) and O(converted_dir) is required.
     type: list
     elements: path
-  images_dir:
-    description: Directory of the converted images; its C(*.jpeg) files are used as O(images).
+  converted_dir:
+    description:
+      - Directory of the converted images, the JPEGs (O(fruitstore.catalog.image_convert#module:dest) of the
+        conversion); its C(*.jpeg) files are used as O(images). Not the supplier's images, which the other modules
+        call C(images_dir), although it is the same directory when the JPEGs are written next to them.
+      - Called C(images_dir) before 1.2.0; that name still works as an alias, deprecated, and goes in 2.0.0.
     type: path
-  workers:
-    description: How many images are uploaded at the same time.
+    aliases: [images_dir]
+    version_added: 1.2.0
+  upload_workers:
+    description:
+      - How many images are uploaded to the store at the same time.
+      - Called C(workers) before 1.2.0; that name still works as an alias, deprecated, and goes in 2.0.0.
     type: int
     default: 4
+    aliases: [workers]
+    version_added: 1.2.0
   fail_on_item_errors:
     description:
       - Fail when any product could not be read or uploaded, conflicts included (after the others were uploaded).
@@ -73,7 +83,7 @@ EXAMPLES = r"""
   fruitstore.catalog.product_upload:
     store_url: http://localhost/
     descriptions_dir: ~/supplier-data/descriptions
-    images_dir: ~/supplier-data/images
+    converted_dir: ~/supplier-data/images
   delegate_to: localhost
   register: upload
 
@@ -90,7 +100,7 @@ EXAMPLES = r"""
     api_token: "{{ vault_store_token }}"
     ca_path: /etc/ssl/certs/store-ca.pem
     descriptions_dir: /srv/deliveries/acme/descriptions
-    images_dir: /srv/www/images
+    converted_dir: /srv/www/images
     fail_on_item_errors: false
   delegate_to: localhost
   register: upload
@@ -105,6 +115,17 @@ products:
   returned: always
   type: list
   elements: dict
+  contains:  # the keys RV(fruitstore.catalog.delivery_import#module:products) describes
+    name: {description: The product's name; missing when its description could not be read., type: str}
+    weight: {description: Its weight in lbs., type: int}
+    description: {description: Its description., type: str}
+    image_name: {description: The name of its picture in the store (see O(delivery_id))., type: str}
+    image: {description: Its picture from O(images) or O(converted_dir)., type: str}
+    source: {description: Its description file (its image when the description is missing)., type: str}
+    action: {description: "What was done: V(create), V(present), V(listed), V(conflict), V(failed).", type: str}
+    error: {description: "Why it was left out (V(conflict), V(failed)).", type: str}
+    note: {description: What the store lists under its name (V(listed))., type: str}
+    picture_restored: {description: True when its lost picture was uploaded again (only then present)., type: bool}
   sample:
     - {name: Apple, weight: 500, description: Crisp., image_name: 001-5f1c9a0b2e.jpeg, image: /data/images/001.jpeg,
        source: /data/descriptions/001.txt, action: create}
@@ -128,12 +149,26 @@ conflicts:
   returned: always
   type: list
   elements: dict
+  contains:
+    name:
+      description: The product's name.
+      type: str
+    source:
+      description: Its description file.
+      type: str
+    error:
+      description: Why the store cannot take it.
+      type: str
   sample: [{name: Apple, source: /data/descriptions/001.txt, error: the store already has 'Apple' as weight 450 lbs ...}]
 listed:
   description: As RV(fruitstore.catalog.delivery_import#module:listed) (O(restock=keep)).
   returned: always
   type: list
   elements: dict
+  contains:  # as RV(fruitstore.catalog.delivery_import#module:listed)
+    name: {description: The product's name., type: str}
+    source: {description: Its description file., type: str}
+    note: {description: What the store lists under its name., type: str}
 pictures_restored:
   description: As RV(fruitstore.catalog.delivery_import#module:pictures_restored), lost pictures uploaded again.
   returned: always
@@ -152,14 +187,34 @@ errors:
   returned: always
   type: list
   elements: dict
+  contains:
+    source:
+      description: The description file, or the image.
+      type: str
+    name:
+      description: The product's name, when its description could be read.
+      type: str
+    error:
+      description: The cause.
+      type: str
   sample: [{source: /data/descriptions/006.txt, error: "weight 'five hundred' is not a number of lbs like '500 lbs'"}]
 in_store:
   description:
-    - Name, weight and local picture (C(image)) of every product of the delivery that is in the store now (created or
-      present), for M(fruitstore.catalog.report_pdf).
+    - Name, weight and local picture (C(image)) of every product of the delivery that is in the store now (created,
+      present or listed), for M(fruitstore.catalog.report_pdf).
   returned: always
   type: list
   elements: dict
+  contains:
+    name:
+      description: The product's name.
+      type: str
+    weight:
+      description: Its weight in lbs.
+      type: int
+    image:
+      description: Its picture on this host, the JPEG.
+      type: str
   sample: [{name: Apple, weight: 500, image: /data/images/001.jpeg}]
 total_weight:
   description: Sum of the weights of the products this delivery brought into the store (created or present, not listed), in lbs.
@@ -183,36 +238,34 @@ posts:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
+from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import renamed_from
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message, files_by_stem
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 
 
 def main():
-    argument_spec = sync.upload_argument_spec()
-    argument_spec.update(
+    module = sync.upload_argument_spec().merge(dict(
         images=dict(type="list", elements="path"),
-        images_dir=dict(type="path"),
-        workers=dict(type="int", default=4),
+        # Its old name, images_dir, means the supplier's images in the other modules: an alias for one release.
+        converted_dir=dict(type="path", **renamed_from("images_dir")),
+        upload_workers=dict(type="int", default=4, **renamed_from("workers")),
         fail_on_item_errors=dict(type="bool", default=True),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=[("url_username", "url_password")],
-                           required_one_of=[("images", "images_dir")],
-                           mutually_exclusive=[("images", "images_dir")])
+    )).module(supports_check_mode=True, required_one_of=[("images", "converted_dir")],
+              mutually_exclusive=[("images", "converted_dir")])
     if REQUESTS_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     params = module.params
     images = params["images"]
     if images is None:
-        if not os.path.isdir(params["images_dir"]):
-            module.fail_json(msg="images_dir %s is not a directory" % params["images_dir"])
-        images = files_by_stem(params["images_dir"], ".jpeg")[0].values()
+        if not os.path.isdir(params["converted_dir"]):
+            module.fail_json(msg="converted_dir %s is not a directory" % params["converted_dir"])
+        images = files_by_stem(params["converted_dir"], ".jpeg")[0].values()
 
-    result = sync.upload_delivery(module, images, params["workers"])
+    result = sync.upload_delivery(module, images, params["upload_workers"])
     left_out = result["errors"] + result["conflicts"]
     if left_out and params["fail_on_item_errors"]:
         module.fail_json(msg=errors_message(left_out, "products could not be imported"), **displayable(result))

@@ -16,6 +16,7 @@ description:
     C(changed), when the report is different. The PDF records a fingerprint of what it was made of; when that
     matches, the report is not even rendered again.
 extends_documentation_fragment:
+  - fruitstore.catalog._products.report
   - fruitstore.catalog._attributes
   - ansible.builtin.files
 attributes:
@@ -37,7 +38,8 @@ options:
     description:
       - The products to list, each with C(name), C(weight) (lbs) and optionally C(image), the path of its picture,
         as RV(fruitstore.catalog.product_upload#module:in_store) returns them.
-      - A product whose picture does not exist (yet) is listed without one.
+      - A product whose picture does not exist (yet) is listed without one. The other keys of a product that
+        M(fruitstore.catalog.product_upload) returns are accepted and not used.
     type: list
     elements: dict
     required: true
@@ -100,16 +102,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _report as report
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import read_bytes, write_if_changed
-
-
-def _validate_products(module, products):
-    valid = []
-    for index, product in enumerate(products):
-        try:
-            valid.append({"name": str(product["name"]), "weight": int(product["weight"]), "image": product.get("image")})
-        except (KeyError, TypeError, ValueError):
-            module.fail_json(msg="products[%d] must have a name and an integer weight, not %r" % (index, product))
-    return valid
+from ansible_collections.fruitstore.catalog.plugins.module_utils._products import product_options
 
 
 def _text(title, products):
@@ -120,7 +113,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", default="/tmp/processed.pdf"),
-            products=dict(type="list", elements="dict", required=True),
+            products=dict(type="list", elements="dict", required=True, options=product_options("name", "weight")),
             date=dict(type="str"),
         ),
         supports_check_mode=True,
@@ -129,7 +122,7 @@ def main():
     if report.REPORTLAB_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("reportlab"), exception=report.REPORTLAB_IMPORT_ERROR)
     path = module.params["path"]
-    products = _validate_products(module, module.params["products"])
+    products = [{key: product[key] for key in ("name", "weight", "image")} for product in module.params["products"]]
     try:
         title = report.TITLE_FORMAT.format(date=report.parse_date(module.params["date"]))
     except ValueError:

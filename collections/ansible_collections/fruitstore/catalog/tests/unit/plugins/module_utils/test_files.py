@@ -82,3 +82,11 @@ def test_an_atomic_write_leaves_no_temporary_file_and_clears_old_ones(tmp_path, 
     with pytest.raises(OSError):
         files.write_atomically(str(target), b"{}")
     assert sorted(os.listdir(tmp_path)) == ["images.json"]
+
+
+def test_a_state_directory_another_run_made_a_moment_ago_is_taken_as_it_is(tmp_path, monkeypatch):
+    (tmp_path / "state").mkdir()  # made by the other run after this one looked
+    isdir, looks = os.path.isdir, []
+    monkeypatch.setattr(os.path, "isdir", lambda path: bool(looks.append(path)) if not looks else isdir(path))
+    files.ensure_parent(str(tmp_path / "state" / "import-alerts.json"))
+    assert (tmp_path / "state").is_dir()

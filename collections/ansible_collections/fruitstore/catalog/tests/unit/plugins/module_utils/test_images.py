@@ -173,3 +173,22 @@ def test_a_valid_tiff_the_converter_cannot_decode_is_named_as_such(tmp_path):
                      + struct.pack("<6H", 32, 32, 32, 3, 3, 3) + pixels)
     with pytest.raises(images.ConversionError, match="a valid TIFF that cannot be decoded.*32-bit floating point"):
         images.render_jpeg(str(path), (600, 400), 85, (255, 255, 255), 10 ** 8)
+
+
+@pytest.mark.parametrize("version, fails", [("10.4.0", True), ("9.5.0", True), ("11.0.0", False), ("11.3.0", False),
+                                            ("13.0.0.dev0", False)])
+def test_a_pillow_older_than_the_minimum_is_named_with_the_minimum(version, fails):
+    problem = images.pillow_problem(version)
+    if not fails:
+        assert problem is None
+        return
+    message, traceback = problem
+    assert message.startswith("Pillow %s is installed on " % version) and traceback is None
+    assert "needs Pillow >= %s" % images.PILLOW_MIN_VERSION in message and "ansible_python_interpreter" in message
+
+
+def test_a_missing_pillow_is_named_with_the_minimum(monkeypatch):
+    monkeypatch.setattr(images, "PIL_IMPORT_ERROR", "Traceback ...\nModuleNotFoundError: No module named 'PIL'\n")
+    message, traceback = images.pillow_problem()
+    assert message.startswith("Failed to import the required Python library (Pillow >= %s)" % images.PILLOW_MIN_VERSION)
+    assert "No module named 'PIL'" in traceback

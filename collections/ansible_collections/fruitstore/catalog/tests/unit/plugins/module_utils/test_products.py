@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync, _delivery_page, _products
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import (
     IMAGE_NAME_MAX,
     DescriptionError,
@@ -87,3 +88,13 @@ def test_image_names_fit_the_store_and_survive_names_that_clean_to_nothing():
     long_name = image_name_for("d", "x" * 300, ".jpeg")
     assert len(long_name) == IMAGE_NAME_MAX and long_name.endswith(".jpeg")
     assert re.match(r"^[0-9a-f]{10}\.jpeg$", image_name_for("d", "$()", ".jpeg"))
+
+
+def test_the_suboptions_of_products_are_the_keys_an_import_returns_and_its_actions_those_the_page_shows():
+    returned = set(_catalog_sync._PUBLIC_KEYS) | {"image", "picture_restored"}  # _catalog_sync._summary's entries
+    assert set(_products.product_options()) == returned
+    assert _products.product_options()["action"]["choices"] == list(_products.ACTIONS) and set(_products.ACTIONS) == set(
+        _delivery_page.STATUS)
+    required = _products.product_options("name", "weight")
+    assert [key for key, option in required.items() if option.get("required")] == ["name", "weight"]
+    assert not any(option.get("required") for option in _products.product_options().values())

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-# The store is faked here; the supplier import's integration tests run this module against the real store.
+# The store is faked (conftest.FakeStore); the supplier import's integration tests run this module against the real store.
 
 from __future__ import annotations
 
@@ -12,48 +12,9 @@ import pytest
 
 Image = pytest.importorskip("PIL.Image")
 
-from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync  # noqa: E402
 from ansible_collections.fruitstore.catalog.plugins.modules import delivery_import  # noqa: E402
 
 from .conftest import AnsibleFailJson  # noqa: E402
-
-
-class FakeStore:
-    """What a store holds, and the client the module talks to it with."""
-
-    products = []
-    images = []
-
-    def __init__(self, params, pool_size=4):
-        self.base = params["store_url"]
-        self.posts = 0
-
-    def list_products(self):
-        return [dict(product) for product in FakeStore.products]
-
-    def media_matches(self, image_name, sha256):
-        return None
-
-    def media_status(self, image_name):
-        return 404
-
-    def upload_image(self, path, image_name, sha256):
-        FakeStore.images.append(image_name)
-        self.posts += 1
-
-    def create_product(self, product):
-        FakeStore.products.append({key: product[key] for key in ("name", "weight", "description", "image_name")})
-        self.posts += 1
-
-    def close(self):
-        pass
-
-
-@pytest.fixture
-def store(monkeypatch):
-    FakeStore.products, FakeStore.images = [], []
-    monkeypatch.setattr(_catalog_sync, "StoreClient", FakeStore)
-    return FakeStore
 
 
 @pytest.fixture

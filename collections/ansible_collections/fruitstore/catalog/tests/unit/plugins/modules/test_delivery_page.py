@@ -40,6 +40,22 @@ def test_page_shows_each_product_its_picture_and_status(run_module, tmp_path):
     assert after_the_run["changed"] and (tmp_path / "delivery.html").read_text().count(">in the store, brought by this delivery<") == 2
 
 
-def test_products_without_an_action_are_refused(run_module, tmp_path):
-    with pytest.raises(AnsibleFailJson, match="products\\[0\\] needs a source and an action"):
-        run_module(delivery_page, {"path": str(tmp_path / "p.html"), "products": [{"name": "Apple"}]})
+@pytest.mark.parametrize("product, message", [
+    ({"name": "Apple"}, "missing required arguments: action, source found in products"),
+    ({"source": "/d/001.txt", "action": "posted"}, "value of action must be one of: create, present, listed, conflict, "
+                                                   "failed, got: posted found in products"),
+    ({"source": "/d/001.txt", "action": "create", "colour": "red"}, "Unsupported parameters for .*: products.colour"),
+    ({"source": "/d/001.txt", "action": "create", "weight": "heavy"}, "weight.* is of type str found in .*products.*unable to convert to int"),
+], ids=["no action, no source", "an unknown action", "an unknown key", "a weight that is no number"])
+def test_the_argument_spec_refuses_bad_products(run_module, tmp_path, product, message):
+    with pytest.raises(AnsibleFailJson, match=message):
+        run_module(delivery_page, {"path": str(tmp_path / "p.html"), "products": [product]})
+    assert not (tmp_path / "p.html").exists()
+
+
+def test_every_key_of_a_product_that_product_upload_returns_is_taken(run_module, tmp_path):
+    listed = {"name": "Fig", "weight": 60, "description": "Soft.", "image_name": "004-5f1c9a0b2e.jpeg",
+              "image": str(tmp_path / "004.jpeg"), "source": str(tmp_path / "004.txt"), "action": "listed",
+              "note": "the store already lists 'Fig'", "picture_restored": True}
+    assert run_module(delivery_page, {"path": str(tmp_path / "p.html"), "products": [listed]})["changed"]
+    assert "the store already lists &#x27;Fig&#x27;" in (tmp_path / "p.html").read_text()

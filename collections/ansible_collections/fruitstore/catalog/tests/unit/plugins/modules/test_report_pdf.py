@@ -27,9 +27,25 @@ def test_check_then_write_then_nothing_to_do(run_module, tmp_path):
     assert not run_module(report_pdf, args, check_mode=True)["changed"]
 
 
+@pytest.mark.parametrize("product, message", [
+    ({"name": "B"}, "missing required arguments: weight found in products"),
+    ({"name": "B", "weight": "heavy"}, "weight.* is of type str found in .*products.*unable to convert to int"),
+    ({"name": "B", "weight": 1, "colour": "red"}, "Unsupported parameters for .*: products.colour"),
+], ids=["no weight", "a weight that is no number", "an unknown key"])
+def test_the_argument_spec_refuses_bad_products(run_module, tmp_path, product, message):
+    with pytest.raises(AnsibleFailJson, match=message):
+        run_module(report_pdf, {"path": str(tmp_path / "r.pdf"), "products": [{"name": "A", "weight": 1}, product]})
+    assert not (tmp_path / "r.pdf").exists()
+
+
+def test_the_products_product_upload_returns_are_taken_as_they_are(run_module, tmp_path):
+    returned = {"name": "Fig", "weight": 60, "description": "Soft.", "image_name": "004-5f1c9a0b2e.jpeg",
+                "image": str(tmp_path / "004.jpeg"), "source": str(tmp_path / "004.txt"), "action": "present"}
+    written = run_module(report_pdf, {"path": str(tmp_path / "r.pdf"), "products": [returned, {"name": "Kiwi", "weight": 5}]})
+    assert written["changed"] and written["total_weight"] == 65
+
+
 def test_bad_input_is_named(run_module, tmp_path):
-    with pytest.raises(AnsibleFailJson, match="products\\[1\\] must have a name and an integer weight"):
-        run_module(report_pdf, {"path": str(tmp_path / "r.pdf"), "products": [{"name": "A", "weight": 1}, {"name": "B"}]})
     with pytest.raises(AnsibleFailJson, match="directory does not exist"):
         run_module(report_pdf, {"path": str(tmp_path / "missing" / "r.pdf"), "products": []})
     with pytest.raises(AnsibleFailJson, match="date must be YYYY-MM-DD"):

@@ -1,5 +1,5 @@
 # The two commands of the README, and their parts.
-.PHONY: demo test bootstrap lint stop docs
+.PHONY: demo test bootstrap lint stop docs role-files
 
 demo: ## set up, generate the sample delivery, start the embedded store and mail server, run the import
 	scripts/demo
@@ -16,6 +16,10 @@ docs: ## run the fault suite and the browser tests, and copy the table and scree
 	.venv/bin/pytest -q -p no:warnings tests/faults tests/ui
 	cp var/docs/faults.md docs/faults.md
 	cp var/docs/screenshots/catalog.png var/docs/screenshots/delivery.png var/docs/screenshots/report.png docs/screenshots/
+
+role-files: ## write the health_monitor role's derived files (settings docs, defaults, config template, mail library copy)
+	scripts/bootstrap
+	.venv/bin/python tools/health_monitor_files.py
 
 stop: ## stop the demo's store and mail server
 	.venv/bin/python tools/services.py stop

@@ -192,13 +192,16 @@ def number(value):
 
 # name: (kind, default, help). The INI keys and the --flags are these names.
 SETTINGS = {
-    "recipient": (Text("a mail address"), "", "address the mails go to (required unless --dry-run)"),
+    "recipient": (Text("a mail address"), "", "address the mails go to (required, but for a dry run)"),
     "mail_from": (Text("a mail address", required=True), "automation@example.com", "sender address"),
     "smtp_host": (Text("a host name or address", required=True), "localhost", "mail relay host"),
     "smtp_port": (Number(1, 65535, "a TCP port", whole=True), 25, "mail relay port"),
-    "smtp_security": (Choice("plain", "starttls", "tls"), "plain", "plain, starttls or tls"),
+    "smtp_security": (Choice("plain", "starttls", "tls"), "plain",
+                      "plain (no TLS), starttls, or tls (implicit TLS, often port 465)"),
     "smtp_username": (Text(), "", "login at the relay (with smtp_password)"),
-    "smtp_password": (Text(secret=True), "", "password of the login; prefer the config file to this flag"),
+    "smtp_password": (Text(secret=True), "",
+                      "password of the login, better kept in the config file than given as a flag (the role "
+                      "writes a config that holds one with mode 0600)"),
     "smtp_timeout": (Number(1, 45, "seconds"), 20.0,
                      "seconds all the mail of a run may take, however slowly the relay answers: a deadline for the "
                      "connection, banner, EHLO, STARTTLS, login and every message, not a wait per read"),
@@ -209,17 +212,18 @@ SETTINGS = {
     "cpu_interval_seconds": (Number(0.1, 10, "seconds"), 1.0, "seconds over which CPU usage is measured"),
     "disk_free_percent_min": (Number(0, 100, "percent"), 20.0,
                               "alert when a mount's free share is below this percentage"),
-    "disk_mounts": (Mounts(), ["/"], "mount points to check, separated by commas or spaces"),
+    "disk_mounts": (Mounts(), ["/"], "mount points whose free share is checked, each on its own"),
     "memory_available_mb_min": (Number(0, 16 * 1024 * 1024, "MB"), 500.0,
                                 "alert when available memory is below this many MB"),
     "consecutive_failures": (Number(1, 1440, "runs", whole=True), 1, "failed runs in a row before a check alerts"),
     "reminder_minutes": (Number(0, 43200, "minutes; 0: never"), 60.0,
                          "minutes between reminders while a check keeps failing; 0: never"),
     "state_dir": (Text("an absolute path", path=True), "/var/lib/health_check",
-                  "directory of the state file and the lock"),
-    "lib_dir": (Text("an absolute path", path=True), "/usr/local/lib/fruitstore", "directory holding fruitstore_smtp.py"),
+                  "directory of the state file (each check's state, the mails waiting, the last run) and the lock"),
+    "lib_dir": (Text("an absolute path", path=True), "/usr/local/lib/fruitstore", "directory of the mail library, fruitstore_smtp.py"),
     "cron_minute": (CronField("minute", 0, 59), "*",
-                    "minute field of the cron entry that runs the check: tells when a run is overdue"),
+                    "minute field of the cron entry that runs the check (a dry run tells from it and cron_hour "
+                    "whether cron's next run is overdue)"),
     "cron_hour": (CronField("hour", 0, 23), "*", "hour field of the cron entry that runs the check"),
 }
 

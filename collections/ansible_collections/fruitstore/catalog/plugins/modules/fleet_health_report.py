@@ -55,7 +55,7 @@ options:
         type: str
         default: /usr/local/bin/health_check
       rc:
-        description: Exit code of C(health_check --json --dry-run); none when it could not be run (O(hosts[].message) says why).
+        description: Exit code of C(health_check --json --dry-run); none when it could not be run (O(hosts[].reason) says why).
         type: int
       stdout:
         description: What it printed (its JSON).
@@ -65,7 +65,7 @@ options:
         description: What it printed on standard error.
         type: str
         default: ""
-      message:
+      reason:
         description: Why the host could not be reached or the command not run, as Ansible said it.
         type: str
         default: ""
@@ -228,20 +228,20 @@ def row(host):
              "mails_waiting": None, "time": None, "report": None}
     if host["unreachable"]:
         found["status"] = "UNREACHABLE"
-        found["problems"].append("unreachable: %s" % (host["message"].strip() or "Ansible could not connect"))
+        found["problems"].append("unreachable: %s" % (host["reason"].strip() or "Ansible could not connect"))
         return found
     if not host["deployed"]:
         found["problems"].append("health_check is not deployed (no %s)" % host["script"])
         return found
     if host["rc"] is None and not host["stdout"]:
-        found["problems"].append("could not run %s: %s" % (host["script"], host["message"].strip() or "no reason given"))
+        found["problems"].append("could not run %s: %s" % (host["script"], host["reason"].strip() or "no reason given"))
         return found
     try:
         report = json.loads(host["stdout"])
     except ValueError:
-        said = (host["stderr"] or host["stdout"] or host["message"]).strip().splitlines()
-        found["problems"].append("%s gave no JSON (exit code %s)%s" % (host["script"], host["rc"],
-                                                                        ": " + said[-1] if said else ""))
+        said = (host["stderr"] or host["stdout"] or host["reason"]).strip().splitlines()
+        found["problems"].append("%s gave no JSON (exit code %s)%s"
+                                 % (host["script"], host["rc"], ": " + said[-1] if said else ""))
         return found
     if not isinstance(report, dict) or report.get("version") != JSON_VERSION:
         found["problems"].append("%s speaks another --json version (%r; this report reads version %d)"
@@ -304,9 +304,8 @@ def summary(rows):
 def headline(title, rows):
     counts = summary(rows)
     bad = [(status, counts[status]) for status in ORDER[:-1] if counts[status]]
-    return "%s: %d host%s, %s" % (title, len(rows), "" if len(rows) == 1 else "s",
-                                   "%d not OK (%s)" % (sum(n for _s, n in bad), ", ".join("%d %s" % (n, s) for s, n in bad))
-                                   if bad else "all OK")
+    state = "%d not OK (%s)" % (sum(n for _s, n in bad), ", ".join("%d %s" % (n, s) for s, n in bad)) if bad else "all OK"
+    return "%s: %d host%s, %s" % (title, len(rows), "" if len(rows) == 1 else "s", state)
 
 
 def text_table(title, rows, columns, generated):
@@ -376,7 +375,7 @@ def main():
                 rc=dict(type="int"),
                 stdout=dict(type="str", default=""),
                 stderr=dict(type="str", default=""),
-                message=dict(type="str", default=""),
+                reason=dict(type="str", default=""),
             )),
             output_dir=dict(type="path", required=True),
             title=dict(type="str", default="Fleet health"),

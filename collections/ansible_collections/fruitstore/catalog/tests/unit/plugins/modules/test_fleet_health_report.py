@@ -30,12 +30,12 @@ def answer(status="OK", failed=(), alerts=(), last_run=NOW - 20, overdue=False, 
 
 def host(name, **probe):
     return dict({"unreachable": False, "deployed": True, "script": "/usr/local/bin/health_check", "rc": 0,
-                 "stdout": "", "stderr": "", "message": ""}, name=name, **probe)
+                 "stdout": "", "stderr": "", "reason": ""}, name=name, **probe)
 
 
 FLEET = [
     host("web1", stdout=answer()),
-    host("web2", unreachable=True, message="Failed to connect to the host via ssh: No route to host"),
+    host("web2", unreachable=True, reason="Failed to connect to the host via ssh: No route to host"),
     host("web3", rc=2, stdout=answer("CRITICAL", failed=["memory"], alerts=[{
         "check": "memory", "problem": "Available memory is less than 500MB", "failing_since": NOW - 300,
         "alerted_at": NOW - 240, "last_mail": NOW - 240}])),
@@ -112,18 +112,21 @@ def test_names_and_readings_are_escaped_in_the_page(run_module, tmp_path):
 
 
 def test_what_is_not_the_interface_is_unknown_and_says_what_it_was(run_module, tmp_path):
+    unknown = {"version": 1, "status": "UNKNOWN", "exit_code": 3, "host": "b", "time": NOW,
+               "error": "config file /etc/health_check.ini not found"}
     fleet = [host("old", stdout=json.dumps({"status": "OK", "exit_code": 0})),
              host("broken", rc=1, stdout="", stderr="Traceback (most recent call last):\nImportError: no psutil"),
-             host("bad-config", rc=3, stdout=json.dumps({"version": 1, "status": "UNKNOWN", "exit_code": 3,
-                                                          "host": "b", "time": NOW,
-                                                          "error": "config file /etc/health_check.ini not found"}))]
-    rows = {row["host"]: row for row in run_module(fleet_health_report, {"hosts": fleet,
-                                                                          "output_dir": str(tmp_path)})["hosts"]}
+             host("bad-config", rc=3, stdout=json.dumps(unknown)),
+             host("no-python", rc=None, reason="Failed to find a Python interpreter")]
+    result = run_module(fleet_health_report, {"hosts": fleet, "output_dir": str(tmp_path)})
+    rows = {row["host"]: row for row in result["hosts"]}
     assert {row["status"] for row in rows.values()} == {"UNKNOWN"}
     assert rows["old"]["problems"] == [
         "/usr/local/bin/health_check speaks another --json version (None; this report reads version 1)"]
     assert rows["broken"]["problems"] == ["/usr/local/bin/health_check gave no JSON (exit code 1): ImportError: no psutil"]
     assert rows["bad-config"]["problems"] == ["config file /etc/health_check.ini not found"]
+    assert rows["no-python"]["problems"] == [
+        "could not run /usr/local/bin/health_check: Failed to find a Python interpreter"]
 
 
 def test_an_all_ok_fleet_says_so(run_module, tmp_path):

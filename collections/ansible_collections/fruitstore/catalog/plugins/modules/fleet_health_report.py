@@ -301,18 +301,19 @@ def summary(rows):
     return dict(counts, total=len(rows))
 
 
-def headline(title, rows):
+def counted(rows):
+    """'6 hosts, 4 not OK (1 UNREACHABLE, 2 CRITICAL, 1 UNKNOWN)' or '6 hosts, all OK'."""
     counts = summary(rows)
     bad = [(status, counts[status]) for status in ORDER[:-1] if counts[status]]
     state = "%d not OK (%s)" % (sum(n for _s, n in bad), ", ".join("%d %s" % (n, s) for s, n in bad)) if bad else "all OK"
-    return "%s: %d host%s, %s" % (title, len(rows), "" if len(rows) == 1 else "s", state)
+    return "%d host%s, %s" % (len(rows), "" if len(rows) == 1 else "s", state)
 
 
 def text_table(title, rows, columns, generated):
     header = ["host", "status"] + columns + ["open alerts", "cron's last run", "mails waiting"]
     lines = [header] + [cells(found, columns) for found in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    out = ["%s, %s" % (headline(title, rows), generated), ""]
+    out = ["%s: %s, %s" % (title, counted(rows), generated), ""]
     out += ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines]
     problems = ["%s: %s" % (found["host"], problem) for found in rows for problem in found["problems"]]
     if problems:
@@ -326,8 +327,10 @@ h1 { margin-bottom: .2rem; } p.summary { color: #555; margin-top: 0; }
 table { border-collapse: collapse; } th, td { text-align: left; padding: .35rem .7rem; border-bottom: 1px solid #ddd; }
 th { background: #f3f3f3; } .failed { color: #a11; font-weight: bold; }
 .status { display: inline-block; padding: .1rem .5rem; border-radius: 1rem; font-size: .85rem; font-weight: bold; }
-.OK { background: #d7f5dd; } .CRITICAL { background: #fbdcdc; } .UNKNOWN { background: #fdf0c8; }
-.UNREACHABLE { background: #444; color: #fff; } ul.problems { margin: .2rem 0 0 0; padding-left: 1.2rem; color: #a11; }
+tr.OK { background: #f3fbf4; } tr.CRITICAL { background: #fdf1f1; } tr.UNKNOWN { background: #fefaec; }
+tr.UNREACHABLE { background: #ececec; } span.OK { background: #c9efd1; } span.CRITICAL { background: #f5c2c2; }
+span.UNKNOWN { background: #f8e3a0; } span.UNREACHABLE { background: #444; color: #fff; }
+ul.problems { margin: .2rem 0 0 0; padding-left: 1.2rem; color: #a11; }
 """
 
 
@@ -349,7 +352,7 @@ def html_page(title, rows, columns, generated):
         body.append('<tr class="%s">%s</tr>' % (found["status"], "".join(tds)))
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>%s</title><style>%s</style></head>'
             '<body><h1>%s</h1><p class="summary">%s, %s</p><table><thead><tr>%s</tr></thead><tbody>\n%s\n</tbody>'
-            '</table></body></html>\n' % (escape(title), STYLE, escape(title), escape(headline(title, rows)),
+            '</table></body></html>\n' % (escape(title), STYLE, escape(title), escape(counted(rows)),
                                           escape(generated), head, "\n".join(body)))
 
 

@@ -25,6 +25,13 @@ stop: ## stop the demo's store and mail server
 	.venv/bin/python tools/services.py stop
 
 .PHONY: bench
-bench: ## the speed benchmark, the import beside the textbook pipeline (15-30 min; BENCH_ARGS=--quick: 10 products)
+# BENCH_ONLY=import or BENCH_ONLY=fleet runs one of the two alone.
+BENCH_ONLY ?=
+bench: ## the import beside the textbook pipeline (15-30 min; BENCH_ARGS=--quick: 10 products), then the health_monitor role's rollout to 2 and 6 lab hosts (about 6 min; FLEET_BENCH_ARGS=--repeat 1)
 	scripts/bootstrap
+ifneq ($(BENCH_ONLY),fleet)
 	.venv/bin/python benchmarks/bench_import.py $(BENCH_ARGS)
+endif
+ifneq ($(BENCH_ONLY),import)
+	.venv/bin/python benchmarks/bench_fleet.py $(FLEET_BENCH_ARGS)
+endif

@@ -117,7 +117,8 @@ def foreign_share(busy, own, seconds):
 
 
 def converge(prefix, inventory_path, forks, control_dir):
-    """(seconds, {host: changed}, foreign CPU share) of one run of the role's playbook."""
+    """(seconds, {host: changed}, foreign CPU share, CPU seconds of the run and the hosts) of one run of the role's
+    playbook."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_SSH_CONTROL_PATH_DIR=str(control_dir),
                ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
@@ -133,7 +134,8 @@ def converge(prefix, inventory_path, forks, control_dir):
              in RECAP.findall(done.stdout)}
     if any(bad for _changed, bad in recap.values()):
         raise SystemExit("bench_fleet: a host failed or was unreachable:\n" + done.stdout[-3000:])
-    return seconds, {host: changed for host, (changed, _bad) in recap.items()}, foreign
+    used = None if own is None else round(own_after - own, 2)
+    return seconds, {host: changed for host, (changed, _bad) in recap.items()}, foreign, used
 
 
 def upper_bytes(layer):
@@ -156,8 +158,8 @@ def measure(size, forks, work, prefix):
         run_dir = REPO / "var" / "lab" / "run" / prefix
         inventory_path = work / ("inventory-%d.json" % size)
         inventory(inventory_path, hosts, REPO / "var" / "lab" / "ssh" / "id_ed25519")
-        first, first_changed, first_foreign = converge(prefix, inventory_path, forks, run_dir / "cp")
-        second, second_changed, second_foreign = converge(prefix, inventory_path, forks, run_dir / "cp")
+        first, first_changed, first_foreign, first_cpu = converge(prefix, inventory_path, forks, run_dir / "cp")
+        second, second_changed, second_foreign, second_cpu = converge(prefix, inventory_path, forks, run_dir / "cp")
         if sorted(first_changed) != hosts or min(first_changed.values()) == 0:
             raise SystemExit("bench_fleet: the first converge did not change every host: %s" % first_changed)
         if any(second_changed.values()):
@@ -167,9 +169,10 @@ def measure(size, forks, work, prefix):
         subprocess.run([str(LAB / "down")], env=env, cwd=REPO, capture_output=True, timeout=TIMEOUT)
     return {"hosts": size, "forks": forks, "lab_up_seconds": round(lab_up, 2),
             "first_seconds": round(first, 2), "first_per_host_seconds": round(first / size, 2),
-            "first_changed_tasks": first_changed, "first_foreign_cpu": first_foreign,
+            "first_changed_tasks": first_changed, "first_foreign_cpu": first_foreign, "first_cpu_seconds": first_cpu,
             "second_seconds": round(second, 2), "second_per_host_seconds": round(second / size, 2),
             "second_changed_tasks": second_changed, "second_foreign_cpu": second_foreign,
+            "second_cpu_seconds": second_cpu,
             "host_upper_layer_bytes": disk}
 
 
@@ -178,6 +181,12 @@ def disturbance(runs):
     shares = [run[key] for run in runs for key in ("first_foreign_cpu", "second_foreign_cpu")
               if run[key] is not None]
     return round(statistics.median(shares), 3) if shares else None
+
+
+def cpu_per_host(runs, key):
+    """The median CPU seconds a run used (Ansible, SSH and the hosts' work), per host; None without the cgroup."""
+    used = [run[key] / run["hosts"] for run in runs if run[key] is not None]
+    return round(statistics.median(used), 2) if used else None
 
 
 def sample(size, forks, work, prefix, attempts):
@@ -207,20 +216,24 @@ def median_row(runs):
             "first_changed_tasks_per_host": statistics.median(
                 changed for run in runs for changed in run["first_changed_tasks"].values()),
             "foreign_cpu": disturbance(runs),
+            "first_cpu_per_host_seconds": cpu_per_host(runs, "first_cpu_seconds"),
+            "second_cpu_per_host_seconds": cpu_per_host(runs, "second_cpu_seconds"),
             "host_upper_layer_mb": round(disk / 1e6, 1),
             "first_range_seconds": [min(r["first_seconds"] for r in runs), max(r["first_seconds"] for r in runs)],
             "second_range_seconds": [min(r["second_seconds"] for r in runs), max(r["second_seconds"] for r in runs)]}
 
 
 def table(rows):
-    lines = ["| hosts | forks | first converge | per host | again, nothing to change | per host | changed tasks "
-             "per host (first) | lab up | written per host | other processes' CPU |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| hosts | forks | first converge | per host | again, nothing to change | per host | CPU per host, "
+             "first / again | changed tasks per host (first) | lab up | written per host | other processes' CPU |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in rows:
-        lines.append("| %d | %d | %.1f s (%.1f-%.1f) | %.1f s | %.1f s (%.1f-%.1f) | %.1f s | %g | %.1f s | %.1f MB | %s |"
+        cpu = "n/a" if row["first_cpu_per_host_seconds"] is None else "%.1f s / %.1f s" % (
+            row["first_cpu_per_host_seconds"], row["second_cpu_per_host_seconds"])
+        lines.append("| %d | %d | %.1f s (%.1f-%.1f) | %.1f s | %.1f s (%.1f-%.1f) | %.1f s | %s | %g | %.1f s | %.1f MB | %s |"
                      % (row["hosts"], row["forks"], row["first_seconds"], *row["first_range_seconds"],
                         row["first_per_host_seconds"], row["second_seconds"], *row["second_range_seconds"],
-                        row["second_per_host_seconds"], row["first_changed_tasks_per_host"], row["lab_up_seconds"],
+                        row["second_per_host_seconds"], cpu, row["first_changed_tasks_per_host"], row["lab_up_seconds"],
                         row["host_upper_layer_mb"],
                         "n/a" if row["foreign_cpu"] is None else "%d%%" % round(100 * row["foreign_cpu"])))
     return "\n".join(lines)

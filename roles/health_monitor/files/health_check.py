@@ -220,7 +220,8 @@ SETTINGS = {
                          "minutes between reminders while a check keeps failing; 0: never"),
     "state_dir": (Text("an absolute path", path=True), "/var/lib/health_check",
                   "directory of the state file (each check's state, the mails waiting, the last run) and the lock"),
-    "lib_dir": (Text("an absolute path", path=True), "/usr/local/lib/fruitstore", "directory of the mail library, fruitstore_smtp.py"),
+    "lib_dir": (Text("an absolute path", path=True), "/usr/local/lib/fruitstore",
+                "directory of the mail library, fruitstore_smtp.py"),
     "cron_minute": (CronField("minute", 0, 59), "*",
                     "minute field of the cron entry that runs the check (a dry run tells from it and cron_hour "
                     "whether cron's next run is overdue)"),

@@ -1,5 +1,5 @@
 # The two commands of the README, and their parts.
-.PHONY: demo test bootstrap lint stop docs
+.PHONY: demo test bootstrap lint stop docs role-files
 
 demo: ## set up, generate the sample delivery, start the embedded store and mail server, run the import
 	scripts/demo
@@ -17,10 +17,21 @@ docs: ## run the fault suite and the browser tests, and copy the table and scree
 	cp var/docs/faults.md docs/faults.md
 	cp var/docs/screenshots/catalog.png var/docs/screenshots/delivery.png var/docs/screenshots/report.png docs/screenshots/
 
+role-files: ## write the health_monitor role's derived files (settings docs, defaults, config template, mail library copy)
+	scripts/bootstrap
+	.venv/bin/python tools/health_monitor_files.py
+
 stop: ## stop the demo's store and mail server
 	.venv/bin/python tools/services.py stop
 
 .PHONY: bench
-bench: ## the speed benchmark, the import beside the textbook pipeline (15-30 min; BENCH_ARGS=--quick: 10 products)
+# BENCH_ONLY=import or BENCH_ONLY=fleet runs one of the two alone.
+BENCH_ONLY ?=
+bench: ## the import beside the textbook pipeline (15-30 min; BENCH_ARGS=--quick: 10 products), then the health_monitor role's rollout to 2 and 6 lab hosts (about 6 min; FLEET_BENCH_ARGS=--repeat 1)
 	scripts/bootstrap
+ifneq ($(BENCH_ONLY),fleet)
 	.venv/bin/python benchmarks/bench_import.py $(BENCH_ARGS)
+endif
+ifneq ($(BENCH_ONLY),import)
+	.venv/bin/python benchmarks/bench_fleet.py $(FLEET_BENCH_ARGS)
+endif

@@ -22,8 +22,9 @@ from cryptography.x509.oid import NameOID
 from tools.services import free_port
 
 
-def self_signed_certificate(directory):
-    """(certfile, keyfile) for 127.0.0.1 and localhost, signed by itself: untrusted unless given as the CA."""
+def self_signed_certificate(directory, address="127.0.0.1"):
+    """(certfile, keyfile) for the address (127.0.0.1) and localhost, signed by itself: untrusted unless given as
+    the CA."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fruitstore test")])
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -32,7 +33,7 @@ def self_signed_certificate(directory):
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+                                                    x509.IPAddress(ipaddress.ip_address(address))]), False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256()))
     certfile, keyfile = directory / "cert.pem", directory / "key.pem"

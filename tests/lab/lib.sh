@@ -1,10 +1,12 @@
 # shellcheck shell=bash
 # A lab of real Debian hosts (network namespaces, own root, sshd and cron each), as functions: sourced by tests/lab/{up,down,run}.
 #
-# Every host is a copy of one cached Debian root (var/lab/base) with its own network namespace, mount, UTS,
-# PID and IPC namespaces, cron daemon and sshd. A controller namespace holds the bridge (10.231.0.1/24), the
-# SMTP server the hosts mail to, and the Ansible/Molecule run. Nothing of the lab is reachable from outside
-# the namespaces, and the lab sends nothing anywhere else.
+# Every host is an overlay of one cached Debian root (var/lab/base, the overlay's read-only lower layer) with a
+# layer of its own for what it writes, and its own network namespace, mount, UTS, PID and IPC namespaces, cron
+# daemon and sshd: a host costs a few MB and well under a second. A controller namespace holds the bridge
+# (10.231.0.1/24), the SMTP server the hosts mail to (STARTTLS with a certificate of the lab's own, whose file
+# every host has at LAB_RELAY_CA), and the Ansible/Molecule run. Nothing of the lab is reachable from outside the
+# namespaces, and the lab sends nothing anywhere else.
 #
 # Each lab is named by LAB_PREFIX: its namespaces are LAB_PREFIX-ctl and LAB_PREFIX-<host>, its hosts' roots, pids,
 # logs and mails are in var/lab/run/LAB_PREFIX/. tests/lab/run names its lab after its own PID, so that two runs on
@@ -15,7 +17,7 @@
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_VAR=${LAB_VAR:-$LAB_ROOT/var/lab}
 LAB_PREFIX=${LAB_PREFIX:-hm}
-LAB_HOSTS=${LAB_HOSTS:-web1 web2}
+LAB_HOSTS=${LAB_HOSTS:-web1 web2 web3 web4 web5 web6}
 LAB_NET=10.231.0
 LAB_BRIDGE_ADDR=$LAB_NET.1
 LAB_SMTP_PORT=${LAB_SMTP_PORT:-2525}
@@ -31,12 +33,16 @@ LAB_RUN=$LAB_VAR/run/$LAB_PREFIX
 LAB_SSH_KEY=$LAB_VAR/ssh/id_ed25519
 LAB_MAILDIR=$LAB_RUN/maildir
 LAB_CTL_NS=$LAB_PREFIX-ctl
+# The relay's certificate, signed by itself, as every host has it (health_monitor_smtp_ca_path in the scenario).
+LAB_RELAY_CA=/etc/ssl/lab/relay-ca.pem
 LAB_PYTHON=${LAB_PYTHON:-$LAB_ROOT/.venv/bin/python}
 
 lab_log() { echo "lab: $*" >&2; }
 
 lab_host_ns() { echo "$LAB_PREFIX-$1"; }
 lab_host_root() { echo "$LAB_RUN/hosts/$1"; }
+# What a host wrote: the upper layer of its overlay (and the overlay's work directory).
+lab_host_layer() { echo "$LAB_RUN/layers/$1"; }
 
 # The address of the Nth host of LAB_HOSTS: .11, .12, ...
 lab_host_addr() {
@@ -148,19 +154,30 @@ chroot "$root" /usr/sbin/sshd -D -e 2>>"$root/var/log/sshd.log" &
 wait
 '
 
+# The relay's key and certificate, for this lab's bridge address (made before the hosts, which get the certificate).
+lab_relay_cert() {
+    mkdir -p "$LAB_RUN/relay"
+    (cd "$LAB_ROOT" && "$LAB_PYTHON" -c 'import pathlib, sys
+from tests.faults.relays import self_signed_certificate
+self_signed_certificate(pathlib.Path(sys.argv[1]), sys.argv[2])' "$LAB_RUN/relay" "$LAB_BRIDGE_ADDR")
+}
+
 lab_host_up() {
-    local name=$1 ns root addr
+    local name=$1 ns root layer addr
     ns=$(lab_host_ns "$name")
     root=$(lab_host_root "$name")
+    layer=$(lab_host_layer "$name")
     addr=$(lab_host_addr "$name")
     lab_remove_tree "$root"
-    mkdir -p "$(dirname "$root")"
-    cp -a "$LAB_BASE" "$root"
+    lab_remove_tree "$layer"
+    mkdir -p "$root" "$layer/upper" "$layer/work"
+    mount -t overlay "lab-$name" -o "lowerdir=$LAB_BASE,upperdir=$layer/upper,workdir=$layer/work" "$root"
     echo "$name" >"$root/etc/hostname"
     printf '127.0.0.1\tlocalhost\n%s\t%s\n' "$addr" "$name" >"$root/etc/hosts"
     chroot "$root" ssh-keygen -q -A
     install -d -m 0700 "$root/root/.ssh"
     install -m 0600 "$LAB_SSH_KEY.pub" "$root/root/.ssh/authorized_keys"
+    install -D -m 0644 "$LAB_RUN/relay/cert.pem" "$root$LAB_RELAY_CA"
 
     ip netns add "$ns"
     ip -n "$ns" link set lo up
@@ -179,6 +196,7 @@ lab_smtp_up() {
     LAB_SMTP_PASSWORD=$LAB_SMTP_PASSWORD ip netns exec "$LAB_CTL_NS" "$LAB_PYTHON" "$LAB_ROOT/tests/lab/smtp_server.py" \
         --host "$LAB_BRIDGE_ADDR" --port "$LAB_SMTP_PORT" --maildir "$LAB_MAILDIR" \
         --user "$LAB_SMTP_USER" --password-env LAB_SMTP_PASSWORD \
+        --tls-cert "$LAB_RUN/relay/cert.pem" --tls-key "$LAB_RUN/relay/key.pem" \
         </dev/null >>"$LAB_RUN/smtp.log" 2>&1 &
     echo $! >"$LAB_RUN/smtp.pid"
     disown $!
@@ -212,6 +230,7 @@ lab_up() {
     mkdir -p "$LAB_RUN"
     [ -z "${LAB_OWNER:-}" ] || echo "$LAB_OWNER" >"$LAB_RUN/owner"
     lab_controller_up
+    lab_relay_cert
     local name
     for name in $LAB_HOSTS; do lab_host_up "$name"; done
     lab_smtp_up
@@ -234,14 +253,13 @@ lab_kill_pidfile() {
 }
 
 # Tear down this lab, or the lab of another prefix of this checkout (lab_reap_stale).
+# Whatever its hosts were: every process recorded in its run directory, every namespace named after its prefix.
 lab_down() {
-    local prefix=${1:-$LAB_PREFIX} name run
+    local prefix=${1:-$LAB_PREFIX} file ns run
     run=$LAB_VAR/run/$prefix
-    lab_kill_pidfile "$run/smtp.pid"
-    for name in $LAB_HOSTS; do lab_kill_pidfile "$run/$name.pid"; done
-    for name in $LAB_HOSTS; do
-        ip netns del "$prefix-$name" 2>/dev/null || true
+    for file in "$run"/*.pid; do lab_kill_pidfile "$file"; done
+    for ns in $(ip netns list | awk '{print $1}'); do
+        case $ns in "$prefix"-*) ip netns del "$ns" 2>/dev/null || true ;; esac
     done
-    ip netns del "$prefix-ctl" 2>/dev/null || true
     lab_remove_tree "$run"
 }

@@ -41,7 +41,7 @@ def test_module_doc_renders_and_its_examples_use_documented_options(module):
         assert not missing, "%s example %r lacks required options %s" % (module, task["name"], missing)
 
 
-@pytest.mark.parametrize("role", ["supplier_import", "import_schedule", "health_monitor"])
+@pytest.mark.parametrize("role", ["supplier_import", "import_schedule", "health_monitor", "fleet_health"])
 def test_role_argument_specs_render(role):
     text = ansible_doc("-t", "role", "-r", str(REPO / "roles"), role)
     assert "ENTRY POINT: *main*" in text and "Options" in text

@@ -38,6 +38,7 @@ import importlib
 import json
 import math
 import os
+import re
 import socket
 import sys
 import time
@@ -80,12 +81,14 @@ class Kind:
 
 
 class Text(Kind):
-    """One line of text, surrounding white space removed (so a value ending in a newline is cleaned)."""
+    """One line of text, surrounding white space removed (so a value ending in a newline is cleaned).
 
-    def __init__(self, allowed="one line of text", path=False, required=False, secret=False):
+    path: an absolute path; required (by default when path): not empty."""
+
+    def __init__(self, allowed="one line of text", path=False, required=None, secret=False):
         self.allowed = allowed
         self.path = path
-        self.required = required
+        self.required = path if required is None else required
         self.secret = secret
 
     def __call__(self, text):
@@ -94,7 +97,7 @@ class Text(Kind):
         if bad:
             raise ValueError("%s, without line breaks or other control characters (it holds U+%04X at character %d)"
                              % (self.allowed, ord(bad[1]), bad[0] + 1))
-        if (self.required or self.path) and not value or self.path and not value.startswith("/"):
+        if self.required and not value or self.path and value and not value.startswith("/"):
             raise ValueError(self.allowed)
         return value
 
@@ -152,6 +155,36 @@ class Mounts(Kind):
         return mounts
 
 
+class CronField(Kind):
+    """A cron minute or hour field as the role writes it into the crontab; .times(text) lists the numbers it matches."""
+
+    PART = re.compile(r"^(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?$")
+
+    def __init__(self, unit, low, high):
+        self.low, self.high = low, high
+        self.allowed = ("a cron %s field: *, a number from %d to %d, a range a-b, a step */n or a-b/n, or a list of "
+                        "these separated by commas" % (unit, low, high))
+
+    def __call__(self, text):
+        value = text.strip()
+        self.times(value)
+        return value
+
+    def times(self, field):
+        matched = set()
+        for part in field.split(","):
+            found = self.PART.match(part)
+            if not found:
+                raise ValueError(self.allowed)
+            star, first, last, step = found.groups()
+            start, end = (self.low, self.high) if star == "*" else (int(first), int(last or first))
+            if step is not None and star != "*" and last is None or not self.low <= start <= end <= self.high \
+                    or step is not None and not 1 <= int(step) <= self.high:
+                raise ValueError(self.allowed)
+            matched.update(range(start, end + 1, int(step or 1)))
+        return sorted(matched)
+
+
 def number(value):
     """80.0 -> '80', 0.5 -> '0.5': thresholds appear in subjects and messages as the user wrote them."""
     return str(int(value)) if float(value).is_integer() else str(value)
@@ -159,30 +192,40 @@ def number(value):
 
 # name: (kind, default, help). The INI keys and the --flags are these names.
 SETTINGS = {
-    "recipient": (Text("a mail address"), "", "address the mails go to (required unless --dry-run)"),
+    "recipient": (Text("a mail address"), "", "address the mails go to (required, but for a dry run)"),
     "mail_from": (Text("a mail address", required=True), "automation@example.com", "sender address"),
     "smtp_host": (Text("a host name or address", required=True), "localhost", "mail relay host"),
     "smtp_port": (Number(1, 65535, "a TCP port", whole=True), 25, "mail relay port"),
-    "smtp_security": (Choice("plain", "starttls", "tls"), "plain", "plain, starttls or tls"),
+    "smtp_security": (Choice("plain", "starttls", "tls"), "plain",
+                      "plain (no TLS), starttls, or tls (implicit TLS, often port 465)"),
     "smtp_username": (Text(), "", "login at the relay (with smtp_password)"),
-    "smtp_password": (Text(secret=True), "", "password of the login; prefer the config file to this flag"),
+    "smtp_password": (Text(secret=True), "",
+                      "password of the login, better kept in the config file than given as a flag (the role "
+                      "writes a config that holds one with mode 0600)"),
     "smtp_timeout": (Number(1, 45, "seconds"), 20.0,
                      "seconds all the mail of a run may take, however slowly the relay answers: a deadline for the "
                      "connection, banner, EHLO, STARTTLS, login and every message, not a wait per read"),
     "smtp_validate_certs": (Boolean(), True, "verify the relay's TLS certificate"),
+    "smtp_ca_path": (Text("an absolute path, or empty for the system's CA certificates", path=True, required=False),
+                     "", "file of CA certificates (PEM) the relay's certificate is verified against"),
     "cpu_percent_max": (Number(1, 100, "percent"), 80.0, "alert when CPU usage is over this percentage"),
     "cpu_interval_seconds": (Number(0.1, 10, "seconds"), 1.0, "seconds over which CPU usage is measured"),
     "disk_free_percent_min": (Number(0, 100, "percent"), 20.0,
                               "alert when a mount's free share is below this percentage"),
-    "disk_mounts": (Mounts(), ["/"], "mount points to check, separated by commas or spaces"),
+    "disk_mounts": (Mounts(), ["/"], "mount points whose free share is checked, each on its own"),
     "memory_available_mb_min": (Number(0, 16 * 1024 * 1024, "MB"), 500.0,
                                 "alert when available memory is below this many MB"),
     "consecutive_failures": (Number(1, 1440, "runs", whole=True), 1, "failed runs in a row before a check alerts"),
     "reminder_minutes": (Number(0, 43200, "minutes; 0: never"), 60.0,
                          "minutes between reminders while a check keeps failing; 0: never"),
     "state_dir": (Text("an absolute path", path=True), "/var/lib/health_check",
-                  "directory of the state file and the lock"),
-    "lib_dir": (Text("an absolute path", path=True), "/usr/local/lib/fruitstore", "directory holding fruitstore_smtp.py"),
+                  "directory of the state file (each check's state, the mails waiting, the last run) and the lock"),
+    "lib_dir": (Text("an absolute path", path=True), "/usr/local/lib/fruitstore",
+                "directory of the mail library, fruitstore_smtp.py"),
+    "cron_minute": (CronField("minute", 0, 59), "*",
+                    "minute field of the cron entry that runs the check (a dry run tells from it and cron_hour "
+                    "whether cron's next run is overdue)"),
+    "cron_hour": (CronField("hour", 0, 23), "*", "hour field of the cron entry that runs the check"),
 }
 
 
@@ -356,11 +399,13 @@ def transition(check_state, result, now, settings):
         was_alerted = check_state.get("alerted", False)
         check_state.clear()
         return "recovery" if was_alerted else None
+    check_state.setdefault("since", now)
     check_state["failures"] = check_state.get("failures", 0) + 1
     if check_state["failures"] < settings.consecutive_failures:
         return None
     if not check_state.get("alerted"):
         kind = "alert"
+        check_state["alerted_at"] = now
     elif settings.reminder_minutes and now - check_state["last_mail"] >= settings.reminder_minutes * 60:
         kind = "reminder"
     else:
@@ -395,7 +440,7 @@ NUMBER = (int, float)
 STATE_FIELDS = {"checks": (dict, False), "spool": (list, False), "last_run": (NUMBER, False),
                 "last_status": (str, False)}
 CHECK_FIELDS = {"failures": (int, False), "alerted": (bool, False), "last_mail": (NUMBER, False),
-                "problem": (str, False)}
+                "problem": (str, False), "since": (NUMBER, False), "alerted_at": (NUMBER, False)}
 MAIL_FIELDS = {"subject": (str, True), "queued": (NUMBER, True), "message": (str, True)}
 TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", bool: "true or false", int: "a whole number",
               float: "a number", type(None): "null"}
@@ -558,9 +603,16 @@ class SMTPMailer:
             self._relay = smtp.SMTPSettings(
                 host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,
                 username=settings.smtp_username or None, password=settings.smtp_password or None,
-                timeout=settings.smtp_timeout, validate_certs=settings.smtp_validate_certs)
+                timeout=settings.smtp_timeout, validate_certs=settings.smtp_validate_certs,
+                ca_file=settings.smtp_ca_path or None)
         except smtp.MailError as e:
             raise HealthCheckError(str(e))
+        if settings.smtp_ca_path:  # a CA file that cannot be used is a bad setting, found before any mail waits on it
+            try:
+                smtp.tls_context(settings.smtp_validate_certs, settings.smtp_ca_path)
+            except (OSError, ValueError) as e:
+                raise HealthCheckError("bad setting smtp_ca_path = %r: cannot load CA certificates from it: %s"
+                                       % (settings.smtp_ca_path, getattr(e, "strerror", None) or e))
 
     def compose(self, subject, body, headers):
         """The complete message as text, so that a spooled mail keeps its Date and Message-ID."""
@@ -600,14 +652,21 @@ def flush_spool(state, store, mailer):
 
 # ---------------------------------------------------------------------------------------------- run
 
-def run(settings, probe, mailer, clock=time.time, dry_run=False, host=None):
-    """One health check run; returns a report (see format_line)."""
+def run(settings, probe, mailer, clock=time.time, dry_run=False, host=None, deployed=None):
+    """One health check run; returns a report (see report(); format_line prints it).
+
+    deployed: when the config was written (its mtime), the reference for an overdue cron job that never ran."""
     host = host or socket.gethostname()
     store = StateStore(settings.state_dir)
     if dry_run:
+        state = store.load(repair=False)
+        before = dict(alerts=open_alerts(state), waiting=spooled(state), last_run=state.get("last_run"),
+                      last_status=state.get("last_status"))
         results = run_checks(planned_checks(settings), probe)
-        due = mails_due(store.load(repair=False), results, clock(), settings)
-        return report(host, results, would_send=[mail["subject"] for mail in due])
+        now = clock()
+        due = mails_due(state, results, now, settings)
+        return report(host, now, results, settings, would_send=[mail["subject"] for mail in due],
+                      deployed=deployed, **before)
     with store.locked():
         state = store.load()
         results = run_checks(planned_checks(settings), probe)
@@ -616,19 +675,56 @@ def run(settings, probe, mailer, clock=time.time, dry_run=False, host=None):
         state.update(last_run=now, last_status=status_of(results))
         store.save(state)
         sent, error = flush_spool(state, store, mailer)
-    return report(host, results, sent=sent, waiting=[mail["subject"] for mail in state["spool"]], error=error)
+    return report(host, now, results, settings, alerts=open_alerts(state), sent=sent, waiting=spooled(state),
+                  error=error, last_run=now, last_status=state["last_status"])
 
 
 def status_of(results):
     return "CRITICAL" if any(result.failed for result in results) else "OK"
 
 
-def report(host, results, sent=(), waiting=(), error=None, would_send=None):
+def open_alerts(state):
+    """The checks whose alert went out (or waits in the spool) and that have not recovered, as JSON objects."""
+    return [{"check": name, "problem": check["problem"], "failing_since": check.get("since"),
+             "alerted_at": check.get("alerted_at"), "last_mail": check["last_mail"]}
+            for name, check in state["checks"].items() if check.get("alerted")]
+
+
+def spooled(state):
+    return [mail["subject"] for mail in state["spool"]]
+
+
+# A cron job is overdue once its last run is older than the longest gap of its schedule plus this much.
+OVERDUE_GRACE = 60
+
+
+def cron_status(settings, now, last_run, last_status, deployed):
+    """The cron job as the state file knows it: its schedule, the last real run, and whether the next is overdue.
+
+    The longest gap between two runs of the schedule (minute and hour fields, every day) plus OVERDUE_GRACE is how
+    old the last run may be; a job that never ran is measured from when the config was written (deployed)."""
+    minutes = [hour * 60 + minute for hour in SETTINGS["cron_hour"][0].times(settings.cron_hour)
+               for minute in SETTINGS["cron_minute"][0].times(settings.cron_minute)]
+    gap = max(later - earlier for earlier, later in zip(minutes, minutes[1:] + [minutes[0] + 1440])) * 60
+    since = last_run if last_run is not None else deployed
+    return {"schedule": "%s %s * * *" % (settings.cron_minute, settings.cron_hour), "last_run": last_run,
+            "last_status": last_status, "overdue_after": gap + OVERDUE_GRACE,
+            "overdue": since is not None and now - since > gap + OVERDUE_GRACE}
+
+
+# The JSON interface (--json): documented key by key in the role's README; a key changes meaning or goes away only
+# with a new version, new keys may come in any.
+JSON_VERSION = 1
+
+
+def report(host, now, results, settings, alerts=(), sent=(), waiting=(), error=None, would_send=None,
+           last_run=None, last_status=None, deployed=None):
     status = status_of(results)
-    return {"status": status, "exit_code": EXIT_CODES[status], "host": host,
-            "checks": [vars(result) for result in results],
+    return {"version": JSON_VERSION, "status": status, "exit_code": EXIT_CODES[status], "host": host, "time": now,
+            "checks": [vars(result) for result in results], "alerts": list(alerts),
             "mails": {"sent": list(sent), "waiting": list(waiting), "error": error},
-            "dry_run": would_send is not None, "would_send": list(would_send or [])}
+            "dry_run": would_send is not None, "would_send": list(would_send or []),
+            "cron": cron_status(settings, now, last_run, last_status, deployed)}
 
 
 def format_line(result):
@@ -639,18 +735,31 @@ def format_line(result):
     readings = "; ".join("%s%s: %s" % ("FAILED " if check["failed"] else "", check["name"], check["reading"])
                          for check in checks)
     if result["dry_run"]:
-        mail = "dry run, would send: %s" % (", ".join(result["would_send"]) or "nothing")
+        mail = "dry run, would send: %s, waiting: %d" % (", ".join(result["would_send"]) or "nothing",
+                                                         len(result["mails"]["waiting"]))
     else:
         mail = "mails sent: %d, waiting: %d" % (len(result["mails"]["sent"]), len(result["mails"]["waiting"]))
-    return "HEALTH %s - %s | %s" % (result["status"], readings, mail)
+    overdue = "; OVERDUE: no run by cron since %s" % (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(result["cron"]["last_run"]))
+        if result["cron"]["last_run"] is not None else "the config was written") if result["cron"]["overdue"] else ""
+    return "HEALTH %s - %s | %s%s" % (result["status"], readings, mail, overdue)
+
+
+def written(path):
+    """When the config file was last written, or None without one."""
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
 
 
 def warn(text):
     print("health_check: %s" % text, file=sys.stderr)
 
 
-def unknown(error):
-    return {"status": "UNKNOWN", "exit_code": EXIT_CODES["UNKNOWN"], "error": error}
+def unknown(error, clock=time.time):
+    return {"version": JSON_VERSION, "status": "UNKNOWN", "exit_code": EXIT_CODES["UNKNOWN"],
+            "host": socket.gethostname(), "time": clock(), "error": error}
 
 
 def main(argv=None, probe=None, clock=time.time):
@@ -663,12 +772,13 @@ def main(argv=None, probe=None, clock=time.time):
         if options.check_config:
             print("health_check: the settings are usable")
             return EXIT_CODES["OK"]
-        result = run(settings, probe or SystemProbe(), mailer, clock, options.dry_run)
+        result = run(settings, probe or SystemProbe(), mailer, clock, options.dry_run,
+                     deployed=written(options.config or DEFAULT_CONFIG_PATH))
     except (HealthCheckError, OSError) as e:
-        result = unknown(str(e))
+        result = unknown(str(e), clock)
     except Exception as e:  # a Nagios plugin says UNKNOWN, never just dies; the traceback goes to stderr (cron mail)
         traceback.print_exc()
-        result = unknown("unexpected error: %s: %s" % (e.__class__.__name__, e))
+        result = unknown("unexpected error: %s: %s" % (e.__class__.__name__, e), clock)
     print(json.dumps(result, sort_keys=True) if as_json else format_line(result))
     error = result.get("mails", {}).get("error")
     if error:

@@ -46,7 +46,12 @@ REFUSED = [(name, value, NUMBERS[name]) for name, values in [
     ("mail_from", "automation@example.com\nops@example.com",
      "a mail address, " + ONE_LINE + " (it holds U+000A at character 23)"),
     ("smtp_username", "monitor\x00", "one line of text, " + ONE_LINE + " (it holds U+0000 at character 8)"),
-]
+    ("smtp_ca_path", "relay-ca.pem", "an absolute path, or empty for the system's CA certificates"),
+] + [(name, value, "a cron %s field: *, a number from %s, a range a-b, a step */n or a-b/n, or a list of these "
+      "separated by commas" % (unit, numbers)) for name, unit, numbers, values in [
+    ("cron_minute", "minute", "0 to 59", ["60", "-1", "*/0", "5/10", "10-5", "1-", "a", "", "1,,2", "* *", "*/61"]),
+    ("cron_hour", "hour", "0 to 23", ["24", "*/2/2", "0-24", "two"]),
+] for value in values]
 FLAG_ONLY = [  # values an INI file cannot hold (configparser reads a carriage return as the end of a line)
     ("recipient", "ops@example.com\rBcc: spy@example.com", "a mail address, " + ONE_LINE + " (it holds U+000D"),
     ("mail_from", "automation@example.com\r\n\r\nInjected body", "a mail address, " + ONE_LINE + " (it holds U+000D"),

@@ -144,7 +144,8 @@ def test_state_survives_in_the_state_file(run_once, settings, probe, clock, tmp_
     with open(tmp_path / "state" / "state.json") as handle:
         state = json.load(handle)
     assert state["checks"]["memory"] == {"failures": 1, "alerted": True, "last_mail": clock.now,
-                                         "problem": "Available memory is less than 500MB"}
+                                         "problem": "Available memory is less than 500MB", "since": clock.now,
+                                         "alerted_at": clock.now}
     assert state["last_run"] == clock.now and state["last_status"] == "CRITICAL"
 
 

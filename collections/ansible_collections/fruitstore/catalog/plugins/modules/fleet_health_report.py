@@ -130,12 +130,38 @@ hosts:
       description: Each check's C(name), C(reading) and whether it C(failed).
       type: list
       elements: dict
+      contains:
+        name:
+          description: The check, for example V(cpu) or V(disk /).
+          type: str
+        reading:
+          description: What it read, as text.
+          type: str
+        failed:
+          description: Whether it failed.
+          type: bool
     alerts:
       description:
         - The open alerts, each with its C(check), C(problem), C(alerted_at) and C(failing_since) (UTC, ISO 8601, or
           null when the host's state file did not record it), and C(since), the same as text for people.
       type: list
       elements: dict
+      contains:
+        check:
+          description: The check whose alert is open.
+          type: str
+        problem:
+          description: The alert's text.
+          type: str
+        alerted_at:
+          description: When it was first mailed (UTC, ISO 8601), or null.
+          type: str
+        failing_since:
+          description: Since when the check fails (UTC, ISO 8601), or null.
+          type: str
+        since:
+          description: The same, as text for people.
+          type: str
     time:
       description: When the host measured (UTC, ISO 8601, by its clock).
       type: str
@@ -158,12 +184,24 @@ hosts:
       description: Mails waiting in the host's spool for the relay; null when nothing is known.
       type: int
     report:
-      description: The host's C(health_check --json) output as it was, or null.
+      description: The host's C(health_check --json) output as it was, or null; its keys are documented in the
+        health_monitor role's README (version 1).
       type: dict
+      contains:
+        version:
+          description: The version of the JSON interface.
+          type: int
 summary:
   description: How many hosts have each status, and in all.
   returned: always
   type: dict
+  contains:
+    total:
+      description: How many hosts.
+      type: int
+    OK:
+      description: How many are OK (likewise C(CRITICAL), C(UNKNOWN), C(UNREACHABLE)).
+      type: int
   sample: {"total": 6, "OK": 3, "CRITICAL": 1, "UNKNOWN": 1, "UNREACHABLE": 1}
 not_ok:
   description: The hosts that are not OK, worst first, each as C(host (STATUS)).

@@ -20,7 +20,6 @@ description:
   - Runs on the control node (C(delegate_to=localhost), C(run_once=true)), with what the hosts' tasks registered.
 extends_documentation_fragment:
   - fruitstore.catalog._attributes
-  - ansible.builtin.files
 attributes:
   check_mode:
     support: full
@@ -70,7 +69,9 @@ options:
         type: str
         default: ""
   output_dir:
-    description: Directory of C(fleet.json) and C(fleet.html); created when missing.
+    description:
+      - Directory of C(fleet.json) and C(fleet.html); created when missing. The files are written with the
+        control node user's umask, readable as the directory allows.
     type: path
     required: true
   title:
@@ -384,7 +385,6 @@ def main():
             title=dict(type="str", default="Fleet health"),
         ),
         supports_check_mode=True,
-        add_file_common_args=True,
     )
     output_dir = os.path.normpath(module.params["output_dir"])
     rows, table, document, page = report(module.params["hosts"], module.params["title"])

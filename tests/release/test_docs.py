@@ -12,7 +12,8 @@ from tests.integration.playbook import environment
 COLLECTION = REPO / "collections/ansible_collections/fruitstore/catalog"
 GALAXY = yaml.safe_load((COLLECTION / "galaxy.yml").read_text())
 MODULES = sorted(path.stem for path in (COLLECTION / "plugins/modules").glob("*.py"))
-TASK_KEYWORDS = {"name", "register", "delegate_to", "check_mode", "when", "loop", "vars", "no_log", "become"}
+TASK_KEYWORDS = {"name", "register", "delegate_to", "check_mode", "when", "loop", "vars", "no_log", "become",
+                 "run_once"}
 
 
 def ansible_doc(*args):

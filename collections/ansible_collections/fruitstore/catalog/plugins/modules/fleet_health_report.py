@@ -87,24 +87,33 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Make the fleet's table, fleet.json and fleet.html from what every host answered
+- name: Make the fleet's table, fleet.json and fleet.html from what every host of the play answered
   fruitstore.catalog.fleet_health_report:
-    hosts: >-
-      {{ ansible_play_hosts_all | map('extract', hostvars, '__fleet_health_probe') | list }}
+    hosts: "{{ ansible_play_hosts_all | map('extract', hostvars, '__fleet_health_probe') | list }}"
     output_dir: /var/www/fleet
   run_once: true
   delegate_to: localhost
   register: fleet
 
-- name: Write the table into the play's output
-  ansible.builtin.debug:
-    msg: "{{ fleet.table }}"
-  run_once: true
+- name: Two hosts given by hand, one that answered and one that could not be reached
+  fruitstore.catalog.fleet_health_report:
+    hosts:
+      - name: web1
+        rc: "{{ web1_answer.rc }}"
+        stdout: "{{ web1_answer.stdout }}"
+      - name: web2
+        unreachable: true
+        reason: "Failed to connect to the host via ssh: No route to host"
+    output_dir: "{{ playbook_dir }}/fleet"
+    title: Web servers
+  delegate_to: localhost
 """
 
 RETURN = r"""
 table:
-  description: The table as text (a header line, a row per host worst first, then why each host that is not OK is not).
+  description:
+    - The table as text (a header line, a row per host worst first, then why each host that is not OK is not), for
+      C(ansible.builtin.debug) to print (the project's fleet_health role does).
   returned: always
   type: str
   sample: |-

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The health_monitor role's rollout to a fleet of lab hosts (make bench; alone: make bench BENCH_ONLY=fleet).
 
-    python benchmarks/bench_fleet.py [--sizes 2,6] [--repeat 3] [--forks N] [--out benchmarks/results/fleet.json]
+    python benchmarks/bench_fleet.py [--quick] [--sizes 2,6] [--repeat 3] [--attempts 2] [--forks N]
+                                     [--out benchmarks/results/fleet.json]
 
 For each size, each repeat on a lab of its own, fresh (tests/lab/up: Debian hosts as overlays of one base root, each
 with its own network namespace, sshd and cron; nothing of the role on them): `ansible-playbook
@@ -246,16 +247,23 @@ def commit():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="2,6", help="numbers of hosts (default 2,6)")
-    parser.add_argument("--repeat", type=int, default=3, help="fresh labs per size (default 3; the median is shown)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: 2 hosts, one lab, measured once, into var/bench/fleet/quick.json")
+    parser.add_argument("--sizes", help="numbers of hosts (default 2,6; --quick: 2)")
+    parser.add_argument("--repeat", type=int, help="fresh labs per size (default 3, --quick 1; the median is shown)")
     parser.add_argument("--forks", type=int, help="Ansible's forks (default: as many as hosts)")
-    parser.add_argument("--attempts", type=int, default=2,
-                        help="fresh labs a sample may take while other processes disturb it (default 2)")
-    parser.add_argument("--out", default=str(BENCH / "results" / "fleet.json"))
+    parser.add_argument("--attempts", type=int,
+                        help="fresh labs a sample may take while other processes disturb it (default 2, --quick 1)")
+    parser.add_argument("--out", help="JSON results (default benchmarks/results/fleet.json; --quick: "
+                                       "var/bench/fleet/quick.json)")
     args = parser.parse_args(argv)
+    work = REPO / "var" / "bench" / "fleet"
+    args.sizes = args.sizes or ("2" if args.quick else "2,6")
+    args.repeat = args.repeat or (1 if args.quick else 3)
+    args.attempts = args.attempts or (1 if args.quick else 2)
+    args.out = args.out or str(work / "quick.json" if args.quick else BENCH / "results" / "fleet.json")
     if os.geteuid() != 0:
         raise SystemExit("bench_fleet: the lab needs root (network namespaces, mounts)")
-    work = REPO / "var" / "bench" / "fleet"
     work.mkdir(parents=True, exist_ok=True)
     prefix = "fb%d" % os.getpid()
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -283,7 +291,8 @@ def main(argv=None):
                "ansible": run([playbook, "--version"]).stdout.splitlines()[0]}
     result = {"started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
               "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-              "commit": commit(), "machine": machine, "table": rows, "runs": runs, "markdown": markdown}
+              "commit": commit(), "quick": args.quick, "machine": machine, "table": rows, "runs": runs,
+              "markdown": markdown}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     print("bench_fleet: results in %s" % args.out, file=sys.stderr)

@@ -99,6 +99,11 @@ NOT_HERE = {
         "Molecule scenario fleet of scripts/test-health applies absent to two lab hosts",
     "make bench": "15-30 minutes and about 9 GB of images; make bench BENCH_ARGS=--quick runs every section of the "
                   "same benchmark here, on 10 products",
+    "make bench BENCH_ONLY=import": "the import's whole benchmark, 15-25 minutes; the quick run covers its sections",
+    "make bench BENCH_ONLY=fleet": "six minutes of fresh lab hosts; the quick run rolls out to 2 lab hosts once",
+    "ansible-playbook playbooks/fleet_health.yml":
+        "it asks the web servers of the inventory's webservers group over SSH, and the inventory lists none here; "
+        "scripts/test-health runs the fleet view against the six lab hosts (Molecule scenario fleet)",
     ".venv/bin/python benchmarks/bench_import.py --sections conversion --compressions tiff_lzw --sizes 200":
         "a pool of 200 LZW 3000x2000 TIFFs (3.6 GB) and minutes of conversion, both sides; the quick run converts "
         "LZW TIFFs with the same code on 10",

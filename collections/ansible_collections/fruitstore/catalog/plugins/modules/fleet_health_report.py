@@ -20,7 +20,6 @@ description:
   - Runs on the control node (C(delegate_to=localhost), C(run_once=true)), with what the hosts' tasks registered.
 extends_documentation_fragment:
   - fruitstore.catalog._attributes
-  - ansible.builtin.files
 attributes:
   check_mode:
     support: full
@@ -70,7 +69,9 @@ options:
         type: str
         default: ""
   output_dir:
-    description: Directory of C(fleet.json) and C(fleet.html); created when missing.
+    description:
+      - Directory of C(fleet.json) and C(fleet.html); created when missing. The files are written with the
+        control node user's umask, readable as the directory allows.
     type: path
     required: true
   title:
@@ -86,24 +87,33 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Make the fleet's table, fleet.json and fleet.html from what every host answered
+- name: Make the fleet's table, fleet.json and fleet.html from what every host of the play answered
   fruitstore.catalog.fleet_health_report:
-    hosts: >-
-      {{ ansible_play_hosts_all | map('extract', hostvars, '__fleet_health_probe') | list }}
+    hosts: "{{ ansible_play_hosts_all | map('extract', hostvars, '__fleet_health_probe') | list }}"
     output_dir: /var/www/fleet
   run_once: true
   delegate_to: localhost
   register: fleet
 
-- name: Write the table into the play's output
-  ansible.builtin.debug:
-    msg: "{{ fleet.table }}"
-  run_once: true
+- name: Two hosts given by hand, one that answered and one that could not be reached
+  fruitstore.catalog.fleet_health_report:
+    hosts:
+      - name: web1
+        rc: "{{ web1_answer.rc }}"
+        stdout: "{{ web1_answer.stdout }}"
+      - name: web2
+        unreachable: true
+        reason: "Failed to connect to the host via ssh: No route to host"
+    output_dir: "{{ playbook_dir }}/fleet"
+    title: Web servers
+  delegate_to: localhost
 """
 
 RETURN = r"""
 table:
-  description: The table as text (a header line, a row per host worst first, then why each host that is not OK is not).
+  description:
+    - The table as text (a header line, a row per host worst first, then why each host that is not OK is not), for
+      C(ansible.builtin.debug) to print (the project's fleet_health role does).
   returned: always
   type: str
   sample: |-
@@ -422,7 +432,6 @@ def main():
             title=dict(type="str", default="Fleet health"),
         ),
         supports_check_mode=True,
-        add_file_common_args=True,
     )
     output_dir = os.path.normpath(module.params["output_dir"])
     rows, table, document, page = report(module.params["hosts"], module.params["title"])

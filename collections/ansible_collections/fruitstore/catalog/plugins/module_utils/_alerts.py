@@ -15,6 +15,7 @@ import os
 import socket
 import time
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _files
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
     ensure_parent,
@@ -69,12 +70,11 @@ def _shape(value):
 def read_state(path):
     """(open problems, None), or ({}, the cause) when the file is damaged; no file is no problem open."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
+        data = _files.read_state(path)  # never through a link, never unbounded
+    except _files.StateError as e:
+        return {}, str(e)
+    if data is None:
         return {}, None
-    except OSError as e:
-        raise AlertError("Cannot read the alert state %s: %s" % (path, e))
     try:
         return parse_state(data), None
     except DamagedState as e:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 from ansible.module_utils.common.text.converters import to_bytes
 
@@ -34,6 +35,8 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log impor
 SUBJECT = "Upload Completed - Online Fruit Store"
 BODY = "All fruits are uploaded to our website successfully. A detailed list is attached to this email."
 ATTACHMENT = "processed.pdf"
+# ReportLab keeps state of the document being built in globals (fonts, counters): one PDF at a time per process.
+_RENDERING = threading.Lock()
 
 
 class DeliveryFailed(Exception):
@@ -113,7 +116,9 @@ def write_report(module, path, date, products, heading=None):
     before = read_bytes(path)
     if before is not None and key.encode() in before:
         return False
-    return write_if_changed(module, path, report.render(title, brought, key, heading, listed), "report", before)
+    with _RENDERING:
+        data = report.render(title, brought, key, heading, listed)
+    return write_if_changed(module, path, data, "report", before)
 
 
 def mail_key(fingerprint, store_url, recipients):
@@ -164,14 +169,15 @@ def mail_once(module, settings, sent_log_path, key, brought, report_path, posted
     return dict(sent=True, reason="sent", message_id=message["Message-ID"])
 
 
-def import_delivery(module, params, image_workers, upload_workers, heading=None):
-    """Convert, upload, write the page and the report, mail the report once, as params say (paths per delivery).
+def import_delivery(module, params, image_workers, upload_workers, heading=None, pool=None):
+    """Convert (on image_workers processes, or a shared conversion pool), upload, write the page and the report, mail
+    the report once, as params say (paths per delivery).
 
     params: the module's options for this delivery, with images_dir, descriptions_dir, manifest, journal, delivery_id,
     page_path, page_title, report_path, sent_log (any of the last four None to skip that step). Returns the result;
     raises DeliveryFailed when the delivery could not be looked at (the store or the disk refused)."""
     view = ForDelivery(module, params, diff=module._diff)
-    conversion = convert_directory(view, params["images_dir"], image_workers)
+    conversion = convert_directory(view, params["images_dir"], image_workers, pool)
     result = upload_delivery(view, conversion.pop("images"), upload_workers)
     result["errors"] = conversion["errors"] + result["errors"]
     diffs = [diff for diff in (conversion.pop("diff", None), result.pop("diff", None)) if diff]

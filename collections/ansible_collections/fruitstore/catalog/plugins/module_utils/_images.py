@@ -409,19 +409,27 @@ class ProgressLog:
                 handle.write("%s %s\n" % (time.strftime("%H:%M:%S"), line))
 
 
-def run(jobs, workers):
-    """Convert jobs on `workers` processes; yield results as they finish, in any order."""
-    if workers <= 1 or len(jobs) <= 1:
+def conversion_pool(workers):
+    """A pool of `workers` conversion processes that several threads may share (see run); fork it before any thread
+    starts. The workers inherit this module as loaded from the module's payload."""
+    return multiprocessing.get_context("fork").Pool(processes=workers)
+
+
+def run(jobs, workers, pool=None):
+    """Convert jobs on `workers` processes, or on a shared conversion_pool; yield results as they finish, in any
+    order."""
+    if len(jobs) <= 1 or (pool is None and workers <= 1):
         for job in jobs:
             yield convert_one(job)
         return
-    # fork: the workers inherit this module as loaded from the module's payload.
-    context = multiprocessing.get_context("fork")
     processes = min(workers, len(jobs))
     # Jobs go out in chunks: each round trip costs the parent, which shares the cores with the workers,
     # about as much CPU as a tenth of a conversion. Small chunks keep the workers finishing together.
     chunksize = max(1, min(16, len(jobs) // (processes * 8)))
-    with context.Pool(processes=processes) as pool:
+    if pool is not None:
+        yield from pool.imap_unordered(convert_one, jobs, chunksize=chunksize)
+        return
+    with conversion_pool(processes) as pool:
         yield from pool.imap_unordered(convert_one, jobs, chunksize=chunksize)
 
 
@@ -465,8 +473,9 @@ def _check_directories(module, images_dir, dest):
         module.fail_json(msg="dest %s is not writable" % dest)
 
 
-def convert_directory(module, images_dir, workers):
-    """Convert the images of images_dir as the module's conversion options say (check mode: plan only).
+def convert_directory(module, images_dir, workers, pool=None):
+    """Convert the images of images_dir as the module's conversion options say (check mode: plan only), on `workers`
+    processes or on a shared conversion_pool of that many.
 
     Returns the result: changed, images (every output, up to date or just written), converted, unchanged,
     not_images, errors (each a source and its cause; the module decides whether they fail it), workers, and
@@ -478,12 +487,12 @@ def convert_directory(module, images_dir, workers):
     manifest_path = params["manifest"] or os.path.join(dest, ".fruitstore-images.json")
     try:
         with exclusive(manifest_path, check_mode=module.check_mode):
-            return _convert(module, images_dir, dest, manifest_path, settings, workers)
+            return _convert(module, images_dir, dest, manifest_path, settings, workers, pool)
     except OSError as e:
         module.fail_json(msg="Cannot convert the images of %s: %s" % (images_dir, e))
 
 
-def _convert(module, images_dir, dest, manifest_path, settings, workers):
+def _convert(module, images_dir, dest, manifest_path, settings, workers, pool):
     params = module.params
     manifest = Manifest(manifest_path, settings, module.warn)
     to_convert, current, not_images, errors = plan(images_dir, dest, ".jpeg", manifest)
@@ -497,7 +506,7 @@ def _convert(module, images_dir, dest, manifest_path, settings, workers):
         converted, changed = [], False
         outputs = [item["output"] for item in current]
         progress = ProgressLog(params["progress_log"], len(jobs))
-        for result in run(jobs, workers):
+        for result in run(jobs, workers, pool):
             progress.advance()
             if "error" in result:
                 errors.append(result)

@@ -25,7 +25,9 @@ description:
     only what is pending. A delivery with an item left out stays in the inbox and is tried again by the next run.
   - Nothing is lost or done twice when a run is killed at any point. A sub-folder moves with one rename. A flat inbox's
     parts move one by one behind a marker (C(.fruitstore-archiving)) that the next run finds and finishes.
-  - One module call per supplier, so that Ansible's cost is paid once per supplier, not once per delivery.
+  - One call imports one supplier (O(inbox) and O(supplier)), or every supplier of O(suppliers), in parallel, so that
+    Ansible's cost of a module is paid once per run, not once per supplier or delivery. The role C(supplier_import)
+    imports the suppliers of an inventory this way.
 extends_documentation_fragment:
   - fruitstore.catalog._conversion
   - fruitstore.catalog._upload
@@ -46,13 +48,29 @@ attributes:
     details: A second run finds the imported deliveries in the archive and nothing in the inbox to do.
 options:
   inbox:
-    description: The supplier's inbox.
+    description:
+      - The supplier's inbox.
+      - Required, with O(supplier), unless O(suppliers) is given.
     type: path
-    required: true
   supplier:
     description: The supplier's name, for the identity of its deliveries in the store, the page and the report.
     type: str
-    required: true
+  suppliers:
+    description:
+      - Several suppliers to import in this one call, O(supplier_workers) at a time, their images converted on one
+        pool of O(image_workers) processes. Each supplier's deliveries are still imported one after the other, oldest
+        first.
+      - Each element is a dict of this module's options for one supplier, at least O(supplier) and O(inbox), for
+        example O(archive), O(store_url) or O(mail). An option an element does not give is this call's (O(archive)
+        excepted, which is per inbox).
+      - An element that is not valid, or whose inbox cannot be used, fails that supplier alone (see RV(suppliers) and
+        RV(alerts)); the others are imported.
+    type: list
+    elements: dict
+  supplier_workers:
+    description: With O(suppliers), how many suppliers are imported at the same time.
+    type: int
+    default: 5
   archive:
     description:
       - Where imported deliveries go, one folder each, named after the delivery (a flat inbox's delivery after when its
@@ -107,6 +125,19 @@ EXAMPLES = r"""
       password: "{{ vault_smtp_password }}"
   register: acme
 
+- name: Import three suppliers in one call, in parallel; beta has a relay of its own
+  fruitstore.catalog.inbox_import:
+    store_url: https://store.example.com/
+    api_token: "{{ vault_store_token }}"
+    mail:
+      to: [orders@example.com]
+      host: smtp.example.com
+    suppliers:
+      - {supplier: acme, inbox: /srv/inbox/acme, mail: {to: [orders@acme.example], host: smtp.example.com}}
+      - {supplier: beta, inbox: /srv/inbox/beta, mail: {to: [stock@beta.example], host: relay.beta.example}}
+      - {supplier: gamma, inbox: /srv/inbox/gamma, ready_marker: READY}
+  register: run
+
 - name: A supplier that writes READY when it has finished uploading a delivery
   fruitstore.catalog.inbox_import:
     inbox: /srv/inbox/beta
@@ -119,7 +150,7 @@ EXAMPLES = r"""
 RETURN = r"""
 deliveries:
   description: Every delivery found in the inbox, oldest first, and what became of it.
-  returned: always
+  returned: when O(inbox) was given
   type: list
   elements: dict
   contains:
@@ -181,6 +212,7 @@ alerts:
     - What needs a person, one entry per problem with a stable C(key) (the same problem has the same key on the next
       run) and a C(text) for people - an item left out of the store, a delivery the store, the relay or the disk
       refused, a delivery waiting longer than O(waiting_alert_seconds).
+    - With O(suppliers), every supplier's, and one for each supplier whose import could not run.
   returned: always
   type: list
   elements: dict
@@ -194,7 +226,8 @@ alerts:
   sample:
     - {key: "acme/week-48/002.txt", text: "acme, delivery week-48: 002.txt: weight 'five hundred' is not a number ..."}
 counts:
-  description: How many deliveries were imported whole and archived, are waiting, and failed.
+  description: How many deliveries were imported whole and archived, are waiting, and failed (with O(suppliers), of
+    every supplier).
   returned: always
   type: dict
   contains:
@@ -210,15 +243,47 @@ counts:
   sample: {imported: 2, waiting: 1, failed: 0}
 archive:
   description: The archive.
-  returned: always
+  returned: when O(inbox) was given
   type: str
   sample: /srv/inbox/acme-archive
+suppliers:
+  description:
+    - With O(suppliers), one entry per supplier, in the order given, with what this module returns for one supplier
+      (RV(deliveries), RV(archive), RV(counts), RV(alerts)).
+    - A supplier whose import could not run (an element that is not valid, an inbox that cannot be used) has
+      C(failed), C(msg) and one alert, keyed by the supplier's name.
+  returned: when O(suppliers) was given
+  type: list
+  elements: dict
+  contains:
+    supplier:
+      description: The supplier's name.
+      type: str
+    inbox:
+      description: Its inbox.
+      type: str
+    failed:
+      description: V(true) when its import could not run.
+      type: bool
+    msg:
+      description: Why its import could not run.
+      type: str
+  sample:
+    - {supplier: acme, inbox: /srv/inbox/acme, archive: /srv/inbox/acme-archive, changed: true,
+       counts: {imported: 1, waiting: 0, failed: 0}, alerts: [],
+       deliveries: [{name: week-48, path: /srv/inbox/acme-archive/week-48, state: imported}]}
+    - {supplier: beta, inbox: /srv/inbox/beta, failed: true, msg: inbox /srv/inbox/beta is not a directory,
+       changed: false, counts: {imported: 0, waiting: 0, failed: 0}, deliveries: [],
+       alerts: [{key: beta, text: "beta: the import did not run: inbox /srv/inbox/beta is not a directory"}]}
 """
 
+import concurrent.futures
 import os
 import time
+import traceback
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
@@ -228,8 +293,11 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._report import 
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 
+# Options that belong to one inbox: an element of O(suppliers) never inherits them from the call.
+PER_INBOX = ("inbox", "supplier", "archive")
 
-def _options(params, found, check_mode):
+
+def _delivery_options(params, found, check_mode):
     """The options of delivery_import for one delivery of the inbox: its files, its identity, its outputs."""
     state = os.path.join(found.path, ".fruitstore")
     return dict(
@@ -243,12 +311,13 @@ def _options(params, found, check_mode):
         report_path=os.path.join(found.path, "processed.pdf"), sent_log=os.path.join(state, "sent-mail.json"))
 
 
-def _import(module, params, found, archive):
-    params = _options(params, found, module.check_mode)
+def _import(module, params, found, archive, pool):
+    params = _delivery_options(params, found, module.check_mode)
     heading = "Supplier %s, delivery %s (received %s)" % (params["supplier"], found.name, found.received())
     entry = dict(name=found.name, path=found.path)
     try:
-        result = delivery.import_delivery(module, params, params["image_workers"], params["upload_workers"], heading)
+        result = delivery.import_delivery(module, params, params["image_workers"], params["upload_workers"], heading,
+                                          pool)
     except delivery.DeliveryFailed as e:
         return dict(entry, state="failed", reason=str(e), problems=[{"source": found.path, "error": str(e)}]), False
     problems = result["errors"] + result["conflicts"]
@@ -269,36 +338,34 @@ def _import(module, params, found, archive):
     return dict(entry, state="imported"), True
 
 
-def main():
-    options = dict(
-        inbox=dict(type="path", required=True),
-        supplier=dict(type="str", required=True),
-        archive=dict(type="path"),
-        settle_seconds=dict(type="int", default=120),
-        waiting_alert_seconds=dict(type="int", default=86400),
-        ready_marker=dict(type="str"),
-        image_workers=dict(type="int", default=0),
-        upload_workers=dict(type="int", default=4),
-    )
-    spec = sync.upload_settings_spec().merge(images.conversion_settings_spec()).merge(delivery.publish_argument_spec())
-    module = spec.merge(options).module(supports_check_mode=True)
-    images.require_pillow(module)
-    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("reportlab", REPORTLAB_IMPORT_ERROR)):
-        if error:
-            module.fail_json(msg=missing_required_lib(library), exception=error)
+def _options():
+    """The options of one supplier's import (all but suppliers and supplier_workers)."""
+    return sync.upload_settings_spec().merge(images.conversion_settings_spec()).merge(
+        delivery.publish_argument_spec()).merge(dict(
+            inbox=dict(type="path"),
+            supplier=dict(type="str"),
+            archive=dict(type="path"),
+            settle_seconds=dict(type="int", default=120),
+            waiting_alert_seconds=dict(type="int", default=86400),
+            ready_marker=dict(type="str"),
+            image_workers=dict(type="int", default=0),
+            upload_workers=dict(type="int", default=4),
+        ))
+
+
+def import_inbox(module, params, pool=None):
+    """Import every complete delivery of one supplier's inbox, oldest first (params: the options of one supplier).
+
+    Returns dict(changed, deliveries, archive, counts, alerts); raises InboxError when the inbox cannot be used."""
     try:
-        params = dict(module.params, mail=delivery.checked_mail(module.params["mail"]))
+        params = dict(params, mail=delivery.checked_mail(params["mail"]))
     except delivery.DeliveryFailed as e:
-        module.fail_json(msg=str(e))
+        raise inbox.InboxError(str(e))
     archive = params["archive"] or os.path.normpath(params["inbox"]) + "-archive"
     ready_marker = params["ready_marker"]
     if ready_marker and (os.sep in ready_marker or ready_marker in (".", "..")):
-        module.fail_json(msg="ready_marker must be a file name, not a path: %s" % ready_marker)
-
-    try:
-        found = inbox.find(params["inbox"], archive)
-    except inbox.InboxError as e:
-        module.fail_json(msg=str(e))
+        raise inbox.InboxError("ready_marker must be a file name, not a path: %s" % ready_marker)
+    found = inbox.find(params["inbox"], archive)
     now, deliveries, changed = time.time(), [], False
     for each in found:
         reason = each.readiness(now, params["settle_seconds"], ready_marker)
@@ -306,14 +373,11 @@ def main():
             deliveries.append(dict(name=each.name, path=each.path, state="waiting", reason=reason,
                                    waiting_seconds=int(now - each.oldest) if each.oldest else 0))
             continue
-        entry, delivery_changed = _import(module, params, each, archive)
+        entry, delivery_changed = _import(module, params, each, archive, pool)
         deliveries.append(entry)
         changed = changed or delivery_changed
-    counts = {state: sum(1 for entry in deliveries if entry["state"] == state)
-              for state in ("imported", "waiting", "failed")}
-    alerts = _alerts(params["supplier"], deliveries, params["waiting_alert_seconds"])
-    module.exit_json(**displayable(dict(changed=changed, deliveries=deliveries, archive=archive, counts=counts,
-                                        alerts=alerts)))
+    return dict(changed=changed, deliveries=deliveries, archive=archive, counts=_counts(deliveries),
+                alerts=_alerts(params["supplier"], deliveries, params["waiting_alert_seconds"]))
 
 
 def _alerts(supplier, deliveries, waiting_alert_seconds):
@@ -328,6 +392,83 @@ def _alerts(supplier, deliveries, waiting_alert_seconds):
             alerts.append(dict(key=where + "/waiting", text="%s, delivery %s: waiting for %d hours: %s" % (
                 supplier, entry["name"], entry["waiting_seconds"] // 3600, entry["reason"])))
     return alerts
+
+
+def _counts(deliveries):
+    return {state: sum(1 for entry in deliveries if entry["state"] == state)
+            for state in ("imported", "waiting", "failed")}
+
+
+def _supplier_options(module, spec, given):
+    """One element of O(suppliers) over this call's options, checked as the module checks its own; returns the
+    options, or raises InboxError saying what is wrong."""
+    inherited = {name: module.params[name] for name in spec.argument_spec if name not in PER_INBOX}
+    validator = ArgumentSpecValidator(spec.argument_spec, **spec.rules)
+    inherited.update(given)
+    checked = validator.validate(inherited)
+    module.no_log_values.update(checked._no_log_values)
+    if checked.error_messages:
+        raise inbox.InboxError("; ".join(checked.error_messages))
+    return checked.validated_parameters
+
+
+def import_suppliers(module, spec):
+    """Every supplier of O(suppliers), supplier_workers at a time, their images converted on one shared pool.
+
+    Returns one entry per supplier, in the order given: its name and inbox with what import_inbox returns, or msg
+    (and an alert) when its import could not run; the others go on."""
+    params = module.params
+
+    def one(number, given):
+        entry = dict(supplier=given.get("supplier") or "suppliers[%d]" % number, inbox=given.get("inbox"))
+        try:
+            options = _supplier_options(module, spec, given)
+            return dict(entry, **import_inbox(module, options, pool))
+        except inbox.InboxError as e:
+            msg = str(e)
+        except Exception as e:  # a bug: this supplier's import stops, the others' results are kept
+            msg = "the import stopped unexpectedly: %s" % "".join(traceback.format_exception_only(type(e), e)).strip()
+            module.warn(traceback.format_exc())
+        alert = dict(key=entry["supplier"], text="%s: the import did not run: %s" % (entry["supplier"], msg))
+        return dict(entry, failed=True, msg=msg, changed=False, deliveries=[], counts=_counts([]), alerts=[alert])
+
+    workers = params["image_workers"] or os.cpu_count() or 1
+    pool = images.conversion_pool(workers) if workers > 1 and not module.check_mode else None
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=params["supplier_workers"]) as threads:
+            return list(threads.map(one, range(len(params["suppliers"])), params["suppliers"]))
+    finally:
+        if pool is not None:
+            pool.terminate()
+
+
+def main():
+    spec = _options().merge(dict(
+        suppliers=dict(type="list", elements="dict"),
+        supplier_workers=dict(type="int", default=5),
+    ))
+    module = spec.module(supports_check_mode=True, required_one_of=[("inbox", "suppliers")],
+                         mutually_exclusive=[("inbox", "suppliers"), ("supplier", "suppliers")],
+                         required_together=[("inbox", "supplier")])
+    images.require_pillow(module)
+    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("reportlab", REPORTLAB_IMPORT_ERROR)):
+        if error:
+            module.fail_json(msg=missing_required_lib(library), exception=error)
+    if module.params["suppliers"] is None:
+        try:
+            result = import_inbox(module, module.params)
+        except inbox.InboxError as e:
+            module.fail_json(msg=str(e))
+        module.exit_json(**displayable(result))
+    if module.params["supplier_workers"] < 1:
+        module.fail_json(msg="supplier_workers must be at least 1, not %d" % module.params["supplier_workers"])
+    one_supplier = _options().merge(dict(inbox=dict(type="path", required=True),
+                                         supplier=dict(type="str", required=True)))
+    suppliers = import_suppliers(module, one_supplier)
+    module.exit_json(**displayable(dict(
+        changed=any(entry["changed"] for entry in suppliers), suppliers=suppliers,
+        counts=_counts([delivery for entry in suppliers for delivery in entry["deliveries"]]),
+        alerts=[alert for entry in suppliers for alert in entry["alerts"]])))
 
 
 if __name__ == "__main__":

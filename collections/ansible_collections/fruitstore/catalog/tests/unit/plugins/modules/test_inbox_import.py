@@ -1,0 +1,129 @@
+# Copyright (c) fruitstore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Several suppliers in one call. The store is faked (conftest.FakeStore); tests/integration/test_inbox.py runs the
+# import playbook over an inventory of suppliers against the real store and SMTP server.
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+Image = pytest.importorskip("PIL.Image")
+
+from ansible_collections.fruitstore.catalog.plugins.modules import inbox_import  # noqa: E402
+
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync  # noqa: E402
+
+from .conftest import AnsibleFailJson, FakeStore  # noqa: E402
+
+
+def deliver(inbox_dir, delivery, products):
+    """A complete delivery in a supplier's inbox, numbered from 001 like every supplier's."""
+    images, descriptions = inbox_dir / delivery / "images", inbox_dir / delivery / "descriptions"
+    images.mkdir(parents=True)
+    descriptions.mkdir()
+    for number, name in enumerate(products, 1):
+        Image.new("RGBA", (300, 200), (number * 60, 80, 40, 255)).save(images / ("%03d.tiff" % number))
+        (descriptions / ("%03d.txt" % number)).write_text("%s\n%d lbs\nFresh.\n" % (name, number * 100))
+
+
+@pytest.fixture
+def inboxes(tmp_path):
+    deliver(tmp_path / "acme", "week-48", ["Apple", "Kiwi", "Mango"])
+    deliver(tmp_path / "beta", "week-48", ["Fig", "Lime"])
+    deliver(tmp_path / "beta", "week-49", ["Plum"])
+    return tmp_path
+
+
+def call(inboxes, *suppliers, **options):
+    return dict(dict(store_url="http://store.test/", size=[60, 40], settle_seconds=0, image_workers=2),
+                suppliers=list(suppliers), **options)
+
+
+def test_every_supplier_in_one_call_and_a_bad_one_fails_alone(run_module, store, inboxes):
+    result = run_module(inbox_import, call(
+        inboxes, {"supplier": "acme", "inbox": str(inboxes / "acme")},
+        {"supplier": "ghost", "inbox": str(inboxes / "ghost")},
+        {"supplier": "beta", "inbox": str(inboxes / "beta"), "archive": str(inboxes / "done" / "beta")},
+        {"supplier": "typo", "inbox": str(inboxes / "acme"), "setle_seconds": 0}, supplier_workers=3))
+
+    assert result["changed"] and result["counts"] == {"imported": 3, "waiting": 0, "failed": 0}
+    acme, ghost, beta, typo = result["suppliers"]
+    assert [entry["supplier"] for entry in result["suppliers"]] == ["acme", "ghost", "beta", "typo"]
+    assert [d["state"] for d in acme["deliveries"]] == ["imported"]
+    assert acme["archive"] == str(inboxes / "acme-archive") and (inboxes / "acme-archive" / "week-48").is_dir()
+    assert [d["name"] for d in beta["deliveries"]] == ["week-48", "week-49"]  # one after the other, oldest first
+    assert (inboxes / "done" / "beta" / "week-49" / "processed.pdf").is_file()  # its own archive, not inherited
+    assert ghost["failed"] and ghost["msg"] == "inbox %s is not a directory" % (inboxes / "ghost")
+    assert typo["failed"] and "setle_seconds" in typo["msg"]
+    assert [alert["key"] for alert in result["alerts"]] == ["ghost", "typo"]
+    assert result["alerts"][0]["text"].startswith("ghost: the import did not run: inbox ")
+    # Deliveries numbered alike by two suppliers: each product once, each picture a name of its own.
+    assert sorted(p["name"] for p in store.products) == ["Apple", "Fig", "Kiwi", "Lime", "Mango", "Plum"]
+    assert len(set(store.images)) == 6 and all(name.startswith("00") for name in store.images)
+
+
+def test_an_element_gets_the_call_options_it_does_not_set(run_module, store, inboxes):
+    result = run_module(inbox_import, call(
+        inboxes, {"supplier": "acme", "inbox": str(inboxes / "acme"), "settle_seconds": 86400},
+        {"supplier": "beta", "inbox": str(inboxes / "beta")}, settle_seconds=0), check_mode=True)
+    acme, beta = result["suppliers"]
+    assert [d["state"] for d in acme["deliveries"]] == ["waiting"]  # its own settle time
+    assert [d["state"] for d in beta["deliveries"]] == ["imported", "imported"]  # would be, in check mode
+    assert store.products == [] and (inboxes / "beta" / "week-48").is_dir()
+
+
+def test_an_element_password_is_a_secret():
+    spec = inbox_import._options()
+    call_options = ArgumentSpecValidator(spec.argument_spec).validate({"store_url": "http://store.test/"})
+
+    class Module:  # the call's options, as AnsibleModule leaves them
+        params = call_options.validated_parameters
+        no_log_values = set()
+
+    options = inbox_import._supplier_options(Module, spec, {
+        "supplier": "acme", "inbox": "/srv/acme", "url_password": "s3cret", "upload_workers": "8",
+        "mail": {"to": ["a@example.com"], "password": "relay-pass", "username": "u"}})
+    assert options["store_url"] == "http://store.test/" and options["mail"]["port"] == 25
+    assert options["upload_workers"] == 8 and options["quality"] == 85
+    assert {"s3cret", "relay-pass"} <= Module.no_log_values
+
+
+def test_inbox_and_suppliers_together_are_refused(run_module, inboxes):
+    with pytest.raises(AnsibleFailJson) as failure:
+        run_module(inbox_import, call(inboxes, {"supplier": "a", "inbox": "/a"}, inbox=str(inboxes / "acme")))
+    assert "mutually exclusive: inbox|suppliers" in failure.value.args[0]["msg"]
+
+
+def test_one_supplier_alone_still_fails_the_call_when_its_inbox_is_missing(run_module, inboxes):
+    with pytest.raises(AnsibleFailJson) as failure:
+        run_module(inbox_import, dict(store_url="http://store.test/", inbox=str(inboxes / "ghost"), supplier="ghost"))
+    assert failure.value.args[0]["msg"] == "inbox %s is not a directory" % (inboxes / "ghost")
+
+
+def test_suppliers_are_imported_at_the_same_time(run_module, store, inboxes, monkeypatch):
+    class MeetingStore(FakeStore):
+        """Each supplier's uploads wait (10 s at most) until the other supplier has begun uploading too."""
+        uploading, met, turn = set(), [], threading.Condition()
+
+        def __init__(self, params, pool_size=4):
+            super().__init__(params, pool_size)
+            self.supplier = params["delivery_id"].split("/")[0]
+
+        def upload_image(self, path, image_name, sha256):
+            with self.turn:
+                self.uploading.add(self.supplier)
+                self.turn.notify_all()
+                self.met.append(self.turn.wait_for(lambda: len(self.uploading) == 2, timeout=10))
+            super().upload_image(path, image_name, sha256)
+
+    monkeypatch.setattr(_catalog_sync, "StoreClient", MeetingStore)
+    result = run_module(inbox_import, call(inboxes, {"supplier": "acme", "inbox": str(inboxes / "acme")},
+                                           {"supplier": "beta", "inbox": str(inboxes / "beta")}, supplier_workers=2))
+    assert result["counts"]["imported"] == 3 and len(store.products) == 6
+    assert MeetingStore.met and all(MeetingStore.met)

@@ -103,15 +103,24 @@ class UploadJournal:
         return (image_name, sha256) in self.pending
 
     def record(self, image_name, sha256, posted=False, listed=False):
-        self._note(image_name, sha256, posted, listed)
-        entry = {"store": self.store, "image_name": image_name, "sha256": sha256}
-        if posted:
-            entry["posted"] = True
-        if listed:
-            entry["listed"] = True
+        self.record_all([(image_name, sha256)], posted, listed)
+
+    def record_all(self, images, posted=False, listed=False):
+        """record() for several (image_name, sha256): one write and one fsync for all of them."""
+        lines = []
+        for image_name, sha256 in images:
+            self._note(image_name, sha256, posted, listed)
+            entry = {"store": self.store, "image_name": image_name, "sha256": sha256}
+            if posted:
+                entry["posted"] = True
+            if listed:
+                entry["listed"] = True
+            lines.append(json.dumps(entry) + "\n")
+        if not lines:
+            return
         ensure_parent(self.path)
         with open_append(self.path) as handle:
-            handle.write(json.dumps(entry) + "\n")
+            handle.write("".join(lines))
             handle.flush()
             os.fsync(handle.fileno())
 
@@ -352,10 +361,10 @@ def _check_listed(client, journal, products, warn):
     except StoreError as e:
         warn("Could not read the store's list back after the import: %s" % e)
         return
+    journal.record_all([(product["image_name"], product["sha256"]) for product in created
+                        if product["image_name"] in listed], posted=True, listed=True)
     for product in created:
-        if product["image_name"] in listed:
-            journal.record(product["image_name"], product["sha256"], posted=True, listed=True)
-        else:
+        if product["image_name"] not in listed:
             product["action"] = FAILED
             product["error"] = ("the store accepted it (201 Created) but does not list it; it will not be posted "
                                 "again: check the store's list (GET fruits/)")

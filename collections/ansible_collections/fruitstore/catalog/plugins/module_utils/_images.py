@@ -465,12 +465,14 @@ def _check_directories(module, images_dir, dest):
         module.fail_json(msg="dest %s is not writable" % dest)
 
 
-def convert_directory(module, images_dir, workers):
+def convert_directory(module, images_dir, workers, follower=None):
     """Convert the images of images_dir as the module's conversion options say (check mode: plan only).
 
     Returns the result: changed, images (every output, up to date or just written), converted, unchanged,
     not_images, errors (each a source and its cause; the module decides whether they fail it), workers, and
-    the diff when asked for."""
+    the diff when asked for. follower, when given, is told the plan (follower.planned(up-to-date outputs, outputs
+    to write)) and then each output as soon as it is written (follower.converted(output)), under the manifest's
+    lock."""
     params = module.params
     dest = params["dest"] or images_dir
     _check_directories(module, images_dir, dest)
@@ -478,15 +480,17 @@ def convert_directory(module, images_dir, workers):
     manifest_path = params["manifest"] or os.path.join(dest, ".fruitstore-images.json")
     try:
         with exclusive(manifest_path, check_mode=module.check_mode):
-            return _convert(module, images_dir, dest, manifest_path, settings, workers)
+            return _convert(module, images_dir, dest, manifest_path, settings, workers, follower)
     except OSError as e:
         module.fail_json(msg="Cannot convert the images of %s: %s" % (images_dir, e))
 
 
-def _convert(module, images_dir, dest, manifest_path, settings, workers):
+def _convert(module, images_dir, dest, manifest_path, settings, workers, follower=None):
     params = module.params
     manifest = Manifest(manifest_path, settings, module.warn)
     to_convert, current, not_images, errors = plan(images_dir, dest, ".jpeg", manifest)
+    if follower:
+        follower.planned([item["output"] for item in current], [output for _name, _path, output in to_convert])
     workers = workers or os.cpu_count() or 1
     converted = [{"source": path, "output": output} for _name, path, output in to_convert]
     outputs = [item["output"] for item in current] + [item["output"] for item in converted]
@@ -504,6 +508,8 @@ def _convert(module, images_dir, dest, manifest_path, settings, workers):
                 continue
             manifest.record(names[result["source"]], result)
             outputs.append(result["output"])
+            if follower:
+                follower.converted(result["output"])
             changed = changed or result["rewritten"]
             if result["rewritten"]:
                 converted.append({"source": result["source"], "output": result["output"]})

@@ -192,3 +192,4 @@ def test_a_missing_pillow_is_named_with_the_minimum(monkeypatch):
     message, traceback = images.pillow_problem()
     assert message.startswith("Failed to import the required Python library (Pillow >= %s)" % images.PILLOW_MIN_VERSION)
     assert "No module named 'PIL'" in traceback
+

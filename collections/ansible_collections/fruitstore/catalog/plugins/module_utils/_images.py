@@ -281,8 +281,22 @@ def _stat_key(path):
     return [stat.st_size, stat.st_mtime_ns]
 
 
+# How much a conversion process yields the CPU: the import uploads while it converts, and the upload's requests,
+# one after the other, each wait for a core (theirs and the store's) behind the conversion otherwise.
+WORKER_NICENESS = 10
+_WORKER_NICED = []
+
+
+def _yield_the_cpu():
+    """Lower the priority of a conversion process, once; never that of the module's own process."""
+    if not _WORKER_NICED and multiprocessing.parent_process() is not None:
+        os.nice(WORKER_NICENESS)
+        _WORKER_NICED.append(True)
+
+
 def convert_one(job):
     """Worker: convert one source; never raises. job = (source, output, previous sha256, settings)."""
+    _yield_the_cpu()
     source, output, previous_sha256, settings = job
     try:
         data = render_jpeg(source, tuple(settings["size"]), settings["quality"],

@@ -200,7 +200,7 @@ def test_only_a_conversion_process_yields_the_cpu(monkeypatch):
     monkeypatch.setattr(images, "_WORKER_NICED", [])
     images._yield_the_cpu()
     assert niced == []  # the module's own process (one worker converts in it) keeps its priority
-    monkeypatch.setattr(images.multiprocessing, "parent_process", lambda: object())
+    monkeypatch.setattr(images.multiprocessing, "parent_process", object)
     images._yield_the_cpu()
     images._yield_the_cpu()
     assert niced == [images.WORKER_NICENESS]

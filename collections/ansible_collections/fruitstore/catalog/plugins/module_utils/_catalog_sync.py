@@ -103,15 +103,24 @@ class UploadJournal:
         return (image_name, sha256) in self.pending
 
     def record(self, image_name, sha256, posted=False, listed=False):
-        self._note(image_name, sha256, posted, listed)
-        entry = {"store": self.store, "image_name": image_name, "sha256": sha256}
-        if posted:
-            entry["posted"] = True
-        if listed:
-            entry["listed"] = True
+        self.record_all([(image_name, sha256)], posted, listed)
+
+    def record_all(self, images, posted=False, listed=False):
+        """record() for several (image_name, sha256): one write and one fsync for all of them."""
+        lines = []
+        for image_name, sha256 in images:
+            self._note(image_name, sha256, posted, listed)
+            entry = {"store": self.store, "image_name": image_name, "sha256": sha256}
+            if posted:
+                entry["posted"] = True
+            if listed:
+                entry["listed"] = True
+            lines.append(json.dumps(entry) + "\n")
+        if not lines:
+            return
         ensure_parent(self.path)
         with open_append(self.path) as handle:
-            handle.write(json.dumps(entry) + "\n")
+            handle.write("".join(lines))
             handle.flush()
             os.fsync(handle.fileno())
 
@@ -206,14 +215,18 @@ class _Import:
     them in delivery order. Once the store stops answering, the rest fail at once instead of waiting out their
     retries."""
 
-    def __init__(self, client, journal, media_served):
+    def __init__(self, client, journal, media_served, ready=None):
         self.client = client
         self.journal = journal
         self.media_served = media_served
+        self.ready = ready or (lambda path: True)
         self.unreachable = None
 
     def upload_image(self, product):
         if self.unreachable:
+            return
+        if not self.ready(product["image_path"]):
+            self._fail(product, "its image was not converted")  # left out afterwards, as read_delivery leaves it out
             return
         try:
             if _needs_upload(self.client, self.journal, product, self.media_served):
@@ -248,10 +261,11 @@ class _Import:
         product["error"] = error
 
 
-def import_products(client, journal, products, workers, media_served=None):
+def import_products(client, journal, products, workers, media_served=None, ready=None):
     """Bring the products planned for creation into the store, and the lost pictures of present ones:
-    images at most `workers` at a time, products in order, each right after its image."""
-    run = _Import(client, journal, media_served)
+    images at most `workers` at a time, products in order, each right after its image. ready(image_path), when
+    given, waits until that image is converted and tells whether it was."""
+    run = _Import(client, journal, media_served, ready)
     work = [product for product in products if product["action"] == CREATE or product.get("missing_picture")]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         uploads = [pool.submit(run.upload_image, product) for product in work]
@@ -352,10 +366,10 @@ def _check_listed(client, journal, products, warn):
     except StoreError as e:
         warn("Could not read the store's list back after the import: %s" % e)
         return
+    journal.record_all([(product["image_name"], product["sha256"]) for product in created
+                        if product["image_name"] in listed], posted=True, listed=True)
     for product in created:
-        if product["image_name"] in listed:
-            journal.record(product["image_name"], product["sha256"], posted=True, listed=True)
-        else:
+        if product["image_name"] not in listed:
             product["action"] = FAILED
             product["error"] = ("the store accepted it (201 Created) but does not list it; it will not be posted "
                                 "again: check the store's list (GET fruits/)")
@@ -366,10 +380,22 @@ def default_delivery_id(descriptions_dir):
     return os.path.dirname(os.path.realpath(descriptions_dir.rstrip(os.sep) or os.sep))
 
 
-def upload_delivery(module, images, workers):
+def _only_converted(images, products, problems, ready, descriptions_dir, delivery_id):
+    """The products and problems of a delivery read as if images had been only those that were converted."""
+    converted = [path for path in images if ready(path)]
+    if len(converted) == len(images):
+        return products, problems
+    _products, problems = read_delivery(descriptions_dir, converted, delivery_id)
+    converted = set(converted)
+    return [product for product in products if product["image_path"] in converted], problems
+
+
+def upload_delivery(module, images, workers, ready=None):
     """Bring the delivery into the store as the module's upload options say (check mode: look only).
 
-    images: the converted images, paired with the descriptions by file stem. Returns the result: changed,
+    images: the converted images, paired with the descriptions by file stem. When they are still being converted,
+    ready(path) waits until the image at path is and tells whether it was (False: its conversion failed); what was
+    not converted is then left out as if it had never been among images. Returns the result: changed,
     products, created, present, listed, pictures_restored, conflicts, errors, in_store, total_weight, fingerprint,
     posts, and the diff when asked for. Fails the module only when the store cannot be read at all."""
     params = module.params
@@ -394,7 +420,10 @@ def upload_delivery(module, images, workers):
             _refuse_the_never_listed(products, journal)
             media_served = find_missing_pictures(client, products, store_products, workers)
             if not module.check_mode:
-                import_products(client, journal, products, workers, media_served)
+                import_products(client, journal, products, workers, media_served, ready)
+                if ready:
+                    products, problems = _only_converted(images, products, problems, ready,
+                                                         params["descriptions_dir"], delivery_id)
                 _check_listed(client, journal, products, module.warn)
     except (StoreError, OSError) as e:
         module.fail_json(msg="Cannot import into the store: %s" % e)

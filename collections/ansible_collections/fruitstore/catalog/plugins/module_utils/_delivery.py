@@ -169,6 +169,62 @@ def mail_once(module, settings, sent_log_path, key, brought, report_path, posted
     return dict(sent=True, reason="sent", message_id=message["Message-ID"])
 
 
+class UploadAlongside:
+    """The delivery's upload on a thread of its own while its images are converted (a follower of
+    convert_directory): it starts with the first image written, and takes each image as soon as it is. The products
+    still go into the store one after the other, in delivery order, each right after its image.
+
+    It starts only once an image was written, so that the conversion's processes are forked before this process has
+    a thread busy with the store (a fork copies locks held by other threads as they are)."""
+
+    def __init__(self, module, workers):
+        self.module, self.workers = module, workers
+        self.condition = threading.Condition()
+        self.images, self.written = [], set()
+        self.over = self.abandoned = False
+        self.thread = self.outcome = None
+
+    def planned(self, current, to_convert):
+        self.images = sorted(current + to_convert)
+        self.written.update(current)
+
+    def converted(self, output):
+        with self.condition:
+            self.written.add(output)
+            self.condition.notify_all()
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._upload, daemon=True)
+            self.thread.start()
+
+    def ready(self, path):
+        """Wait until the image at path is written (True) or the conversion ended without it (False)."""
+        with self.condition:
+            self.condition.wait_for(lambda: path in self.written or self.over)
+            return path in self.written and not self.abandoned
+
+    def _upload(self):
+        try:
+            self.outcome = upload_delivery(self.module, self.images, self.workers, ready=self.ready)
+        except BaseException as e:  # raised again by result(), in the module's thread
+            self.outcome = e
+
+    def finish(self, failed=False):
+        """The conversion ended; failed: with an error, and nothing more is posted."""
+        with self.condition:
+            self.over, self.abandoned = True, failed
+            self.condition.notify_all()
+        if self.thread is not None:
+            self.thread.join()
+
+    def result(self):
+        """The upload's result (upload_delivery's); raises what the upload raised."""
+        if self.thread is None:  # nothing was converted: the upload runs now, in this thread
+            self._upload()
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
+
+
 def import_delivery(module, params, image_workers, upload_workers, heading=None, pool=None):
     """Convert (on image_workers processes, or a shared conversion pool), upload, write the page and the report, mail
     the report once, as params say (paths per delivery).
@@ -177,8 +233,15 @@ def import_delivery(module, params, image_workers, upload_workers, heading=None,
     page_path, page_title, report_path, sent_log (any of the last four None to skip that step). Returns the result;
     raises DeliveryFailed when the delivery could not be looked at (the store or the disk refused)."""
     view = ForDelivery(module, params, diff=module._diff)
-    conversion = convert_directory(view, params["images_dir"], image_workers, pool)
-    result = upload_delivery(view, conversion.pop("images"), upload_workers)
+    upload = UploadAlongside(view, upload_workers)
+    try:
+        conversion = convert_directory(view, params["images_dir"], image_workers, pool, follower=upload)
+    except BaseException:
+        upload.finish(failed=True)
+        raise
+    upload.finish()
+    del conversion["images"]  # the upload took them from the conversion's plan
+    result = upload.result()
     result["errors"] = conversion["errors"] + result["errors"]
     diffs = [diff for diff in (conversion.pop("diff", None), result.pop("diff", None)) if diff]
     result.update(changed=conversion.pop("changed") or result["changed"], conversion=conversion)

@@ -281,8 +281,22 @@ def _stat_key(path):
     return [stat.st_size, stat.st_mtime_ns]
 
 
+# How much a conversion process yields the CPU: the import uploads while it converts, and the upload's requests,
+# one after the other, each wait for a core (theirs and the store's) behind the conversion otherwise.
+WORKER_NICENESS = 10
+_WORKER_NICED = []
+
+
+def _yield_the_cpu():
+    """Lower the priority of a conversion process, once; never that of the module's own process."""
+    if not _WORKER_NICED and multiprocessing.parent_process() is not None:
+        os.nice(WORKER_NICENESS)
+        _WORKER_NICED.append(True)
+
+
 def convert_one(job):
     """Worker: convert one source; never raises. job = (source, output, previous sha256, settings)."""
+    _yield_the_cpu()
     source, output, previous_sha256, settings = job
     try:
         data = render_jpeg(source, tuple(settings["size"]), settings["quality"],
@@ -473,13 +487,15 @@ def _check_directories(module, images_dir, dest):
         module.fail_json(msg="dest %s is not writable" % dest)
 
 
-def convert_directory(module, images_dir, workers, pool=None):
+def convert_directory(module, images_dir, workers, pool=None, follower=None):
     """Convert the images of images_dir as the module's conversion options say (check mode: plan only), on `workers`
     processes or on a shared conversion_pool of that many.
 
     Returns the result: changed, images (every output, up to date or just written), converted, unchanged,
     not_images, errors (each a source and its cause; the module decides whether they fail it), workers, and
-    the diff when asked for."""
+    the diff when asked for. follower, when given, is told the plan (follower.planned(up-to-date outputs, outputs
+    to write)) and then each output as soon as it is written (follower.converted(output)), under the manifest's
+    lock."""
     params = module.params
     dest = params["dest"] or images_dir
     _check_directories(module, images_dir, dest)
@@ -487,15 +503,17 @@ def convert_directory(module, images_dir, workers, pool=None):
     manifest_path = params["manifest"] or os.path.join(dest, ".fruitstore-images.json")
     try:
         with exclusive(manifest_path, check_mode=module.check_mode):
-            return _convert(module, images_dir, dest, manifest_path, settings, workers, pool)
+            return _convert(module, images_dir, dest, manifest_path, settings, workers, pool, follower)
     except OSError as e:
         module.fail_json(msg="Cannot convert the images of %s: %s" % (images_dir, e))
 
 
-def _convert(module, images_dir, dest, manifest_path, settings, workers, pool):
+def _convert(module, images_dir, dest, manifest_path, settings, workers, pool, follower=None):
     params = module.params
     manifest = Manifest(manifest_path, settings, module.warn)
     to_convert, current, not_images, errors = plan(images_dir, dest, ".jpeg", manifest)
+    if follower:
+        follower.planned([item["output"] for item in current], [output for _name, _path, output in to_convert])
     workers = workers or os.cpu_count() or 1
     converted = [{"source": path, "output": output} for _name, path, output in to_convert]
     outputs = [item["output"] for item in current] + [item["output"] for item in converted]
@@ -513,6 +531,8 @@ def _convert(module, images_dir, dest, manifest_path, settings, workers, pool):
                 continue
             manifest.record(names[result["source"]], result)
             outputs.append(result["output"])
+            if follower:
+                follower.converted(result["output"])
             changed = changed or result["rewritten"]
             if result["rewritten"]:
                 converted.append({"source": result["source"], "output": result["output"]})

@@ -90,7 +90,8 @@ class _Watchdog(threading.Thread):
     def watch(self, deadline, watch):
         with self.condition:
             heapq.heappush(self.due, (deadline, id(watch), watch))
-            self.condition.notify()
+            if self.due[0][2] is watch:  # the thread waits for the earliest deadline: a later one needs no wake-up
+                self.condition.notify()
 
     def run(self):
         while True:

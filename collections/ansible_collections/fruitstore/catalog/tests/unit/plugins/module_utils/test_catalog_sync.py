@@ -46,6 +46,28 @@ def test_journal_counts_only_uploads_whose_product_is_not_posted(tmp_path):
     assert not sync.UploadJournal(str(path), "http://b/", print).has("001.jpeg", "abc")
 
 
+def test_what_the_store_lists_after_the_posts_is_journalled_at_once(tmp_path, monkeypatch):
+    path = tmp_path / "journal.jsonl"
+    journal = sync.UploadJournal(str(path), "http://a/", print)
+    products = [{"image_name": "%03d.jpeg" % number, "sha256": "s%d" % number, "action": sync.CREATE}
+                for number in range(1, 4)]
+    for product in products:
+        journal.record(product["image_name"], product["sha256"], posted=True)
+
+    class Client:
+        def list_products(self):
+            return [{"image_name": "001.jpeg"}, {"image_name": "003.jpeg"}]
+
+    syncs = []
+    monkeypatch.setattr(sync.os, "fsync", syncs.append)
+    sync._check_listed(Client(), journal, products, print)
+    assert len(syncs) == 1  # one write for the whole delivery, not one per product
+    assert [product["action"] for product in products] == [sync.CREATE, sync.FAILED, sync.CREATE]
+    again = sync.UploadJournal(str(path), "http://a/", print)
+    assert [again.never_listed(product["image_name"]) for product in products] == [False, True, False]
+    assert path.read_text().count('"listed": true') == 2
+
+
 class MediaStore:
     """Answers HEAD /media/images/<name> with the status given per name (404 otherwise)."""
 

@@ -192,3 +192,15 @@ def test_a_missing_pillow_is_named_with_the_minimum(monkeypatch):
     message, traceback = images.pillow_problem()
     assert message.startswith("Failed to import the required Python library (Pillow >= %s)" % images.PILLOW_MIN_VERSION)
     assert "No module named 'PIL'" in traceback
+
+
+def test_only_a_conversion_process_yields_the_cpu(monkeypatch):
+    niced = []
+    monkeypatch.setattr(images.os, "nice", niced.append)
+    monkeypatch.setattr(images, "_WORKER_NICED", [])
+    images._yield_the_cpu()
+    assert niced == []  # the module's own process (one worker converts in it) keeps its priority
+    monkeypatch.setattr(images.multiprocessing, "parent_process", object)
+    images._yield_the_cpu()
+    images._yield_the_cpu()
+    assert niced == [images.WORKER_NICENESS]

@@ -46,6 +46,7 @@ options:
   image_workers:
     description:
       - How many processes convert images. V(0) uses every core.
+      - They run at a lower priority (C(nice) 10) than the module.
       - Called C(workers) before 1.2.0; that name still works as an alias, deprecated, and goes in 2.0.0.
     type: int
     default: 0

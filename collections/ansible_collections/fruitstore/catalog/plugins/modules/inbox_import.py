@@ -92,7 +92,9 @@ options:
     type: int
     default: 86400
   image_workers:
-    description: How many processes convert images. V(0) uses every core.
+    description:
+      - How many processes convert images. V(0) uses every core.
+      - They run at a lower priority (C(nice) 10) than the module, so that the upload keeps its pace beside them.
     type: int
     default: 0
   upload_workers:

@@ -80,6 +80,12 @@ def mail_argument_spec():
     return dict(mail=dict(type="dict", options=mail_options(), required_together=[("username", "password")]))
 
 
+def workers_argument_spec():
+    """How many processes convert and threads upload, for the modules that import whole deliveries (doc fragment
+    _workers)."""
+    return dict(image_workers=dict(type="int", default=0), upload_workers=dict(type="int", default=4))
+
+
 def publish_argument_spec():
     """The report and mail options of the modules that publish a delivery (doc fragments _publish and _mail)."""
     spec = mail_argument_spec()

@@ -45,6 +45,7 @@ extends_documentation_fragment:
   - fruitstore.catalog._upload_files
   - fruitstore.catalog._store
   - fruitstore.catalog._publish
+  - fruitstore.catalog._workers
   - fruitstore.catalog._mail
   - fruitstore.catalog._attributes
 attributes:
@@ -65,16 +66,6 @@ options:
     description: Directory of the supplier's images. The JPEGs are written next to them, unless O(dest) says otherwise.
     type: path
     required: true
-  image_workers:
-    description:
-      - How many processes convert images. V(0) uses every core.
-      - They run at a lower priority (C(nice) 10) than the module, so that the upload keeps its pace beside them.
-    type: int
-    default: 0
-  upload_workers:
-    description: How many images are uploaded to the store at the same time.
-    type: int
-    default: 4
   return_products:
     description:
       - When to return RV(products), the whole delivery.
@@ -404,8 +395,6 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import d
 def main():
     options = dict(
         images_dir=dict(type="path", required=True),
-        image_workers=dict(type="int", default=0),
-        upload_workers=dict(type="int", default=4),
         page_path=dict(type="path"),
         page_title=dict(type="str", default="Supplier delivery"),
         report_path=dict(type="path"),
@@ -414,7 +403,8 @@ def main():
         return_products=dict(type="str", choices=["always", "changed", "never"], default="always"),
         fail_on_item_errors=dict(type="bool", default=True),
     )
-    spec = sync.upload_argument_spec().merge(images.conversion_argument_spec()).merge(delivery.publish_argument_spec())
+    spec = sync.upload_argument_spec().merge(images.conversion_argument_spec()).merge(
+        delivery.publish_argument_spec()).merge(delivery.workers_argument_spec())
     module = spec.merge(options).module(supports_check_mode=True, required_by={"mail": "report_path"})
     images.require_pillow(module)
     for library, error in (("requests", REQUESTS_IMPORT_ERROR),

@@ -33,6 +33,7 @@ extends_documentation_fragment:
   - fruitstore.catalog._upload
   - fruitstore.catalog._store
   - fruitstore.catalog._publish
+  - fruitstore.catalog._workers
   - fruitstore.catalog._mail
   - fruitstore.catalog._attributes
 attributes:
@@ -91,16 +92,6 @@ options:
       - A delivery still not complete this long after its upload began needs a person (see RV(alerts)).
     type: int
     default: 86400
-  image_workers:
-    description:
-      - How many processes convert images. V(0) uses every core.
-      - They run at a lower priority (C(nice) 10) than the module, so that the upload keeps its pace beside them.
-    type: int
-    default: 0
-  upload_workers:
-    description: How many images are uploaded to the store at the same time.
-    type: int
-    default: 4
 requirements:
   - Pillow >= 11.0.0
   - requests
@@ -343,15 +334,13 @@ def _import(module, params, found, archive, pool):
 def _options():
     """The options of one supplier's import (all but suppliers and supplier_workers)."""
     return sync.upload_settings_spec().merge(images.conversion_settings_spec()).merge(
-        delivery.publish_argument_spec()).merge(dict(
+        delivery.publish_argument_spec()).merge(delivery.workers_argument_spec()).merge(dict(
             inbox=dict(type="path"),
             supplier=dict(type="str"),
             archive=dict(type="path"),
             settle_seconds=dict(type="int", default=120),
             waiting_alert_seconds=dict(type="int", default=86400),
             ready_marker=dict(type="str"),
-            image_workers=dict(type="int", default=0),
-            upload_workers=dict(type="int", default=4),
         ))
 
 
@@ -401,11 +390,10 @@ def _counts(deliveries):
             for state in ("imported", "waiting", "failed")}
 
 
-def _supplier_options(module, spec, given):
-    """One element of O(suppliers) over this call's options, checked as the module checks its own; returns the
-    options, or raises InboxError saying what is wrong."""
-    inherited = {name: module.params[name] for name in spec.argument_spec if name not in PER_INBOX}
-    validator = ArgumentSpecValidator(spec.argument_spec, **spec.rules)
+def _supplier_options(module, validator, given):
+    """One element of O(suppliers) over this call's options, checked as the module checks its own (validator);
+    returns the options, or raises InboxError saying what is wrong."""
+    inherited = {name: module.params[name] for name in validator.argument_spec if name not in PER_INBOX}
     inherited.update(given)
     checked = validator.validate(inherited)
     module.no_log_values.update(checked._no_log_values)
@@ -420,11 +408,12 @@ def import_suppliers(module, spec):
     Returns one entry per supplier, in the order given: its name and inbox with what import_inbox returns, or msg
     (and an alert) when its import could not run; the others go on."""
     params = module.params
+    validator = ArgumentSpecValidator(spec.argument_spec, **spec.rules)
 
     def one(number, given):
         entry = dict(supplier=given.get("supplier") or "suppliers[%d]" % number, inbox=given.get("inbox"))
         try:
-            options = _supplier_options(module, spec, given)
+            options = _supplier_options(module, validator, given)
             return dict(entry, **import_inbox(module, options, pool))
         except inbox.InboxError as e:
             msg = str(e)

@@ -86,7 +86,7 @@ def test_an_element_password_is_a_secret():
         params = call_options.validated_parameters
         no_log_values = set()
 
-    options = inbox_import._supplier_options(Module, spec, {
+    options = inbox_import._supplier_options(Module, ArgumentSpecValidator(spec.argument_spec, **spec.rules), {
         "supplier": "acme", "inbox": "/srv/acme", "url_password": "s3cret", "upload_workers": "8",
         "mail": {"to": ["a@example.com"], "password": "relay-pass", "username": "u"}})
     assert options["store_url"] == "http://store.test/" and options["mail"]["port"] == 25

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
@@ -56,9 +57,14 @@ class UploadJournal:
     Only an upload without its product counts: it bridges a run cut short between the two POSTs. Once the
     product is posted, the store's own list says what is there."""
 
+    # Every record reaches the kernel at once, which a killed run cannot undo; only a power cut can, so the disk
+    # is synced at most every SYNC_SECONDS, and with what the store lists after the posts, not once per POST.
+    SYNC_SECONDS = 0.1
+
     def __init__(self, path, store, warn):
         self.path = path
         self.store = store
+        self.next_sync = 0.0
         self.pending = set()
         self.posted = set()  # image names whose product was posted from here
         self.listed = set()  # ... and that the store listed afterwards
@@ -103,10 +109,11 @@ class UploadJournal:
         return (image_name, sha256) in self.pending
 
     def record(self, image_name, sha256, posted=False, listed=False):
-        self.record_all([(image_name, sha256)], posted, listed)
+        self.record_all([(image_name, sha256)], posted, listed, sync=False)
 
-    def record_all(self, images, posted=False, listed=False):
-        """record() for several (image_name, sha256): one write and one fsync for all of them."""
+    def record_all(self, images, posted=False, listed=False, sync=True):
+        """record() for several (image_name, sha256): one write for all of them, synced to disk (sync: at once,
+        else when SYNC_SECONDS passed since the last sync)."""
         lines = []
         for image_name, sha256 in images:
             self._note(image_name, sha256, posted, listed)
@@ -122,7 +129,9 @@ class UploadJournal:
         with open_append(self.path) as handle:
             handle.write("".join(lines))
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync or time.monotonic() >= self.next_sync:
+                os.fsync(handle.fileno())
+                self.next_sync = time.monotonic() + self.SYNC_SECONDS
 
 
 def _describe(stored):

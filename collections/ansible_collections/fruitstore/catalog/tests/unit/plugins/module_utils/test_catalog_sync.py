@@ -46,6 +46,22 @@ def test_journal_counts_only_uploads_whose_product_is_not_posted(tmp_path):
     assert not sync.UploadJournal(str(path), "http://b/", print).has("001.jpeg", "abc")
 
 
+def test_records_reach_the_file_at_once_and_the_disk_at_most_every_sync_interval(tmp_path, monkeypatch):
+    path = tmp_path / "journal.jsonl"
+    journal = sync.UploadJournal(str(path), "http://a/", print)
+    syncs, now = [], [100.0]
+    monkeypatch.setattr(sync.os, "fsync", syncs.append)
+    monkeypatch.setattr(sync.time, "monotonic", lambda: now[0])
+    for number in range(1, 51):
+        journal.record("%03d.jpeg" % number, "s%d" % number)
+    assert len(syncs) == 1
+    again = sync.UploadJournal(str(path), "http://a/", print)
+    assert all(again.has("%03d.jpeg" % number, "s%d" % number) for number in range(1, 51))
+    now[0] += journal.SYNC_SECONDS
+    journal.record("051.jpeg", "s51", posted=True)
+    assert len(syncs) == 2
+
+
 def test_what_the_store_lists_after_the_posts_is_journalled_at_once(tmp_path, monkeypatch):
     path = tmp_path / "journal.jsonl"
     journal = sync.UploadJournal(str(path), "http://a/", print)

@@ -113,8 +113,9 @@ def write_page(module, path, title, products):
     return write_if_changed(writer, path, data, "delivery page")
 
 
-def write_report(module, path, date, products, heading=None):
-    """The PDF, rendered only when what it is made of changed (the key in its keywords)."""
+def write_report(module, path, date, products, heading=None, thumbnails=None):
+    """The PDF, rendered only when what it is made of changed (the key in its keywords); thumbnails: those of
+    pictures made already (path -> JPEG)."""
     title = report.TITLE_FORMAT.format(date=report.parse_date(date))
     brought = [p for p in products if p["action"] in (CREATE, PRESENT)]
     listed = [p for p in products if p["action"] == LISTED]
@@ -123,7 +124,7 @@ def write_report(module, path, date, products, heading=None):
     if before is not None and key.encode() in before:
         return False
     with _RENDERING:
-        data = report.render(title, brought, key, heading, listed)
+        data = report.render(title, brought, key, heading, listed, thumbnails)
     return write_if_changed(module, path, data, "report", before)
 
 
@@ -186,7 +187,7 @@ class UploadAlongside:
     def __init__(self, module, workers):
         self.module, self.workers = module, workers
         self.condition = threading.Condition()
-        self.images, self.written = [], set()
+        self.images, self.written, self.thumbnails = [], set(), {}
         self.over = self.abandoned = False
         self.thread = self.outcome = None
 
@@ -194,9 +195,10 @@ class UploadAlongside:
         self.images = sorted(current + to_convert)
         self.written.update(current)
 
-    def converted(self, output):
+    def converted(self, output, thumbnail=None):
         with self.condition:
             self.written.add(output)
+            self.thumbnails[output] = thumbnail
             self.condition.notify_all()
         if self.thread is None:
             self.thread = threading.Thread(target=self._upload, daemon=True)
@@ -268,7 +270,8 @@ def import_delivery(module, params, image_workers, upload_workers, heading=None,
         result["page"] = dict(path=params["page_path"], changed=changed)
         result["changed"] = result["changed"] or (changed and not module.check_mode)  # a preview changes nothing
     if params.get("report_path"):
-        changed = write_report(view, params["report_path"], params["report_date"], products, heading)
+        changed = write_report(view, params["report_path"], params["report_date"], products, heading,
+                               upload.thumbnails)
         result["report"] = dict(path=params["report_path"], changed=changed)
         result["changed"] = result["changed"] or changed
 

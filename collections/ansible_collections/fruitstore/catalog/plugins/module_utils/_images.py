@@ -233,6 +233,23 @@ def render_jpeg(path, size, quality, background, max_pixels):
     return buffer.getvalue()
 
 
+def thumbnail(picture, size=(150, 100)):
+    """A small JPEG of a JPEG picture (a path or a file object), decoded at reduced size; None when it cannot be
+    read."""
+    if Image is None:
+        return None
+    try:
+        with Image.open(picture) as image:
+            image.draft("RGB", size)  # the JPEG decoder scales down by itself: 1/4 of 600x400
+            image = image.convert("RGB")
+            image.thumbnail(size)
+            buffer = io.BytesIO()
+            image.save(buffer, "JPEG", quality=80)
+    except OSError:
+        return None
+    return buffer.getvalue()
+
+
 _SIGNATURES = (b"II*\x00", b"MM\x00*", b"\x89PNG", b"\xff\xd8", b"GIF8", b"BM", b"RIFF")
 
 
@@ -295,9 +312,10 @@ def _yield_the_cpu():
 
 
 def convert_one(job):
-    """Worker: convert one source; never raises. job = (source, output, previous sha256, settings)."""
+    """Worker: convert one source; never raises. job = (source, output, previous sha256, settings, whether to make
+    the report's thumbnail of the output too: here, on every core, rather than in the report)."""
     _yield_the_cpu()
-    source, output, previous_sha256, settings = job
+    source, output, previous_sha256, settings, with_thumbnail = job
     try:
         data = render_jpeg(source, tuple(settings["size"]), settings["quality"],
                            tuple(settings["background"]), settings["max_pixels"])
@@ -307,7 +325,8 @@ def convert_one(job):
         if rewritten:
             write_atomically(output, data)
         return {"source": source, "output": output, "sha256": sha256, "rewritten": rewritten,
-                "source_stat": _stat_key(source), "output_stat": _stat_key(output)}
+                "source_stat": _stat_key(source), "output_stat": _stat_key(output),
+                "thumbnail": thumbnail(io.BytesIO(data)) if with_thumbnail else None}
     except ConversionError as e:
         return {"source": source, "error": str(e)}
     except Exception as e:  # one broken file must not stop the delivery
@@ -494,8 +513,8 @@ def convert_directory(module, images_dir, workers, pool=None, follower=None):
     Returns the result: changed, images (every output, up to date or just written), converted, unchanged,
     not_images, errors (each a source and its cause; the module decides whether they fail it), workers, and
     the diff when asked for. follower, when given, is told the plan (follower.planned(up-to-date outputs, outputs
-    to write)) and then each output as soon as it is written (follower.converted(output)), under the manifest's
-    lock."""
+    to write)) and then each output as soon as it is written, with its report thumbnail (follower.converted(output,
+    thumbnail)), under the manifest's lock."""
     params = module.params
     dest = params["dest"] or images_dir
     _check_directories(module, images_dir, dest)
@@ -520,7 +539,8 @@ def _convert(module, images_dir, dest, manifest_path, settings, workers, pool, f
     changed = bool(to_convert)
     if not module.check_mode and to_convert:
         names = {path: name for name, path, _output in to_convert}
-        jobs = [(path, output, manifest.previous_sha256(name), settings) for name, path, output in to_convert]
+        jobs = [(path, output, manifest.previous_sha256(name), settings, follower is not None)
+                for name, path, output in to_convert]
         converted, changed = [], False
         outputs = [item["output"] for item in current]
         progress = ProgressLog(params["progress_log"], len(jobs))
@@ -532,7 +552,7 @@ def _convert(module, images_dir, dest, manifest_path, settings, workers, pool, f
             manifest.record(names[result["source"]], result)
             outputs.append(result["output"])
             if follower:
-                follower.converted(result["output"])
+                follower.converted(result["output"], result["thumbnail"])
             changed = changed or result["rewritten"]
             if result["rewritten"]:
                 converted.append({"source": result["source"], "output": result["output"]})

@@ -18,6 +18,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from xml.sax.saxutils import escape
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 
 try:
@@ -34,11 +35,6 @@ except ImportError:
     REPORTLAB_IMPORT_ERROR = traceback.format_exc()
 else:
     REPORTLAB_IMPORT_ERROR = None
-
-try:
-    from PIL import Image as PILImage
-except ImportError:
-    PILImage = None
 
 TITLE_FORMAT = "Processed Update on {date}"
 # Bump when the layout changes, so that reports rendered by an older version are rendered again.
@@ -133,41 +129,30 @@ def fingerprint(title, products, heading=None, listed=()):
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
-def _thumbnail(path):
-    """A small JPEG of the picture (decoded at reduced size), or None when there is no picture yet."""
-    if not path or PILImage is None:
-        return None
-    try:
-        with PILImage.open(path) as picture:
-            picture.draft("RGB", (150, 100))  # the JPEG decoder scales down by itself: 1/4 of 600x400
-            picture = picture.convert("RGB")
-            picture.thumbnail((150, 100))
-            buffer = io.BytesIO()
-            picture.save(buffer, "JPEG", quality=80)
-    except OSError:
-        return None
-    return buffer.getvalue()
+def _thumbnails(paths, made=None):
+    """The pictures' thumbnails as flowables (None where there is none): those made already (made: path -> JPEG
+    bytes), the others made on every core (Pillow decodes and encodes without holding the GIL)."""
+    made = made or {}
 
+    def thumbnail(path):
+        return made.get(path) or (images.thumbnail(path) if path else None)
 
-def _thumbnails(paths):
-    """The pictures' thumbnails as flowables (None where there is none), made on every core: Pillow decodes and
-    encodes without holding the GIL."""
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         return [Image(io.BytesIO(data), width=PICTURE_CM[0] * cm, height=PICTURE_CM[1] * cm) if data else None
-                for data in pool.map(_thumbnail, paths)]
+                for data in pool.map(thumbnail, paths)]
 
 
-def render(title, products, key="", heading=None, listed=()):
+def render(title, products, key="", heading=None, listed=(), thumbnails=None):
     """PDF bytes: the title, a table of the products (picture, 'name: X', 'weight: N lbs'), the total weight; then
     the products of the delivery the store already listed from another delivery, when there are any.
 
     heading says whose delivery it is (supplier, delivery, date). key is stored as the document's keywords, so that a
-    later run can tell what a PDF was made of."""
+    later run can tell what a PDF was made of. thumbnails: the pictures' thumbnails made already (path -> JPEG)."""
     styles = _styles()
     body, small = styles["BodyText"], styles["Italic"]
     total = sum(product["weight"] for product in products)
     rows = [[Paragraph("<b>Picture</b>", body), Paragraph("<b>Product</b>", body)]]
-    for product, thumbnail in zip(products, _thumbnails([product.get("image") for product in products])):
+    for product, thumbnail in zip(products, _thumbnails([product.get("image") for product in products], thumbnails)):
         rows.append([thumbnail or Paragraph("(no picture)", small),
                      Paragraph("name: %s<br/>weight: %d lbs" % (markup(product["name"]), product["weight"]), body)])
     rows.append(["", Paragraph("<b>Total weight: {:,} lbs</b> ({} products)".format(total, len(products)), body)])

@@ -117,8 +117,8 @@ def test_manifest_marks_converted_images_current_until_source_or_settings_change
     source = save(tmp_path, Image.new("RGB", (300, 200)), "001.tiff")
     output = str(tmp_path / "001.jpeg")
     settings = {"size": list(SIZE), "quality": 90, "background": [255, 255, 255], "max_pixels": 10 ** 8}
-    result = images.convert_one((str(source), output, None, settings))
-    assert result["rewritten"]
+    result = images.convert_one((str(source), output, None, settings, False))
+    assert result["rewritten"] and result["thumbnail"] is None
     manifest = images.Manifest(str(tmp_path / "m.json"), settings, print)
     manifest.record("001.tiff", result)
     manifest.save()
@@ -127,8 +127,18 @@ def test_manifest_marks_converted_images_current_until_source_or_settings_change
     os.utime(source, ns=(1, 1))
     touched = images.Manifest(str(tmp_path / "m.json"), settings, print)
     assert not touched.is_current("001.tiff", str(source), output)
-    again = images.convert_one((str(source), output, touched.previous_sha256("001.tiff"), settings))
+    again = images.convert_one((str(source), output, touched.previous_sha256("001.tiff"), settings, False))
     assert not again["rewritten"]  # same picture: the output is left alone
+
+
+def test_a_conversion_for_an_import_makes_the_report_thumbnail_of_its_output(tmp_path):
+    source = save(tmp_path, Image.new("RGB", (3000, 2000), "red"), "001.tiff")
+    output = str(tmp_path / "001.jpeg")
+    settings = {"size": [600, 400], "quality": 90, "background": [255, 255, 255], "max_pixels": 10 ** 8}
+    result = images.convert_one((str(source), output, None, settings, True))
+    assert result["thumbnail"] == images.thumbnail(output)  # what the report would have made of the file
+    with Image.open(io.BytesIO(result["thumbnail"])) as thumbnail:
+        assert thumbnail.format == "JPEG" and thumbnail.size == (150, 100)
 
 
 def test_run_in_parallel_returns_every_result(tmp_path):
@@ -136,8 +146,8 @@ def test_run_in_parallel_returns_every_result(tmp_path):
     jobs = []
     for number in range(4):
         source = save(tmp_path, Image.new("RGB", (300, 200), (number * 50, 0, 0)), "%d.tiff" % number)
-        jobs.append((str(source), str(tmp_path / ("%d.jpeg" % number)), None, settings))
-    jobs.append((str(tmp_path / "missing.tiff"), str(tmp_path / "missing.jpeg"), None, settings))
+        jobs.append((str(source), str(tmp_path / ("%d.jpeg" % number)), None, settings, False))
+    jobs.append((str(tmp_path / "missing.tiff"), str(tmp_path / "missing.jpeg"), None, settings, False))
     results = list(images.run(jobs, workers=2))
     assert sorted(r["source"] for r in results) == sorted(job[0] for job in jobs)
     assert [r for r in results if "error" in r][0]["source"].endswith("missing.tiff")

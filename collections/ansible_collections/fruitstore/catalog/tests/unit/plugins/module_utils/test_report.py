@@ -54,6 +54,16 @@ def test_pictures_are_embedded_as_binary_jpeg_thumbnails(tmp_path):
     assert report.rl_config.useA85  # ReportLab's own setting is left as it was
 
 
+def test_thumbnails_made_already_are_used_as_they_are(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    made = io.BytesIO()
+    Image.new("RGB", (150, 100), "blue").save(made, "JPEG")
+    products = [dict(PRODUCTS[0], image=str(tmp_path / "001.jpeg"))]  # no such file: only the one made shows
+    data = report.render("T", products, thumbnails={products[0]["image"]: made.getvalue()})
+    images = [image for page in pypdf.PdfReader(io.BytesIO(data)).pages for image in page.images]
+    assert len(images) == 1 and images[0].image.convert("RGB").getpixel((75, 50))[2] > 200
+
+
 def test_the_fallback_font_is_used_only_for_what_the_main_font_lacks():
     if not report.font("FruitSans") or not report.font("FruitSans-Fallback"):
         pytest.skip("DejaVu Sans and Droid Sans Fallback are not installed")

@@ -340,7 +340,7 @@ class StoreClient:
         """The answer to one request, read whole. A GET or HEAD follows redirects as requests did: up to 30, each
         with its own retries, and the credentials kept only where requests kept them; a POST follows none."""
         for _hop in range(31):
-            answer = self.http.urlopen(method, url, body=body, headers=headers, timeout=timeout, redirect=False,
+            answer = self.http.request(method, url, body=body, headers=headers, timeout=timeout, redirect=False,
                                        retries=self.post_retry if method == "POST" else self.read_retry,
                                        preload_content=False)
             try:

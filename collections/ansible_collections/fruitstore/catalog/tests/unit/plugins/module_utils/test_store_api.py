@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import base64
+import collections
 import email
 import email.policy
 import http.server
@@ -35,10 +36,11 @@ def test_the_watchdog_cuts_each_request_at_its_own_deadline():
 # -- the client against local HTTP servers ---------------------------------------------------------------------
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+Seen = collections.namedtuple("Seen", "method path headers body")
 
 
 class Server:
-    """An HTTP server on loopback that notes every request as (method, path, headers, body) and answers each with
+    """An HTTP server on loopback that notes every request it is sent (a Seen) and answers each with
     route(method, path) -> (status, headers, body)."""
 
     def __init__(self, route):
@@ -53,7 +55,7 @@ class Server:
 
             def handle_any(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                server.requests.append((self.command, self.path, self.headers, body))
+                server.requests.append(Seen(self.command, self.path, self.headers, body))
                 status, headers, answer = server.route(self.command, self.path)
                 self.send_response(status)
                 for key, value in headers.items():
@@ -97,8 +99,8 @@ def serve():
 @pytest.fixture(autouse=True)
 def no_environment(monkeypatch, tmp_path):
     """None of the proxies, CA bundle or ~/.netrc of the machine that runs the tests."""
-    for name in PROXY_VARIABLES + tuple(name.upper() for name in PROXY_VARIABLES) + ("REQUESTS_CA_BUNDLE",
-                                                                                    "CURL_CA_BUNDLE", "NETRC"):
+    variables = PROXY_VARIABLES + tuple(name.upper() for name in PROXY_VARIABLES)
+    for name in variables + ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NETRC"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
 
@@ -113,7 +115,7 @@ def client(url, **params):
 def test_requests_are_sent_with_the_headers_requests_sent(serve):
     store = serve(listing())
     assert client(store.url).list_products() == [{"via": "store"}]
-    headers = store.requests[0][2]
+    headers = store.requests[0].headers
     assert headers["User-Agent"].startswith("python-requests/") and headers["Accept"] == "*/*"
     assert "gzip" in headers["Accept-Encoding"] and headers["Connection"] == "keep-alive"
     assert "Authorization" not in headers
@@ -134,7 +136,7 @@ def test_the_credentials_go_in_the_authorization_header(serve, tmp_path, params,
         (tmp_path / ".netrc").chmod(0o600)
     url = params.pop("store_url", store.url).format(store.url.split("/")[2])
     client(url, **params).list_products()
-    assert store.requests[0][2]["Authorization"] == expected
+    assert store.requests[0].headers["Authorization"] == expected
 
 
 def test_an_api_token_with_a_line_break_is_refused_without_being_shown():
@@ -150,9 +152,9 @@ def test_reads_follow_redirects_with_the_credentials_for_the_same_host_only(serv
         "/moved/fruits/": (302, {"Location": elsewhere.url.replace("127.0.0.1", "localhost") + "fruits/"}, b""),
     }[path])
     assert client(store.url, api_token="t").list_products() == [{"via": "elsewhere"}]
-    assert [(method, path, headers.get("Authorization")) for method, path, headers, _ in store.requests] == [
+    assert [(seen.method, seen.path, seen.headers.get("Authorization")) for seen in store.requests] == [
         ("GET", "/fruits/", "Token t"), ("GET", "/moved/fruits/", "Token t")]
-    assert [(path, headers.get("Authorization")) for _, path, headers, _ in elsewhere.requests] == [("/fruits/", None)]
+    assert [(seen.path, seen.headers.get("Authorization")) for seen in elsewhere.requests] == [("/fruits/", None)]
 
 
 def test_a_redirect_loop_ends(serve):
@@ -166,7 +168,7 @@ def test_a_post_follows_no_redirect(serve):
     store = serve(lambda method, path: (307, {"Location": "/elsewhere/"}, b""))
     with pytest.raises(api.StoreError, match=r"creating product 'Apple': POST %sfruits/ answered 307" % store.url):
         client(store.url, retries=0).create_product(dict(name="Apple", weight=500, description="", image_name="a"))
-    assert [(method, path) for method, path, _, _ in store.requests] == [("POST", "/fruits/")]
+    assert [(seen.method, seen.path) for seen in store.requests] == [("POST", "/fruits/")]
 
 
 def test_a_product_is_posted_as_json_and_an_image_as_a_multipart_file(serve, tmp_path):
@@ -176,11 +178,11 @@ def test_a_product_is_posted_as_json_and_an_image_as_a_multipart_file(serve, tmp
     store_client = client(store.url)
     store_client.create_product(dict(name="P\u00eache", weight=500, description="Sweet", image_name="p.jpeg"))
     store_client.upload_image(str(image), "p\u00eache 1.jpeg", "unused")
-    (_, _, posted_headers, posted), (_, _, upload_headers, uploaded) = store.requests
-    assert posted_headers["Content-Type"] == "application/json"
-    assert json.loads(posted) == dict(name="P\u00eache", weight=500, description="Sweet", image_name="p.jpeg")
-    form = email.message_from_bytes(b"Content-Type: %s\r\n\r\n%s" % (upload_headers["Content-Type"].encode(), uploaded),
-                                    policy=email.policy.HTTP)
+    posted, uploaded = store.requests
+    assert posted.headers["Content-Type"] == "application/json"
+    assert json.loads(posted.body) == dict(name="P\u00eache", weight=500, description="Sweet", image_name="p.jpeg")
+    head = b"Content-Type: %s\r\n\r\n" % uploaded.headers["Content-Type"].encode()
+    form = email.message_from_bytes(head + uploaded.body, policy=email.policy.HTTP)
     (part,) = form.iter_parts()
     assert part.get_param("name", header="Content-Disposition") == "file"
     assert part.get_filename() == "p\u00eache 1.jpeg" and part.get_content_type() == "image/jpeg"
@@ -192,9 +194,9 @@ def test_a_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it(serve, mo
     store, proxy = serve(listing("store")), serve(listing("proxy"))
     monkeypatch.setenv(variable, proxy.url.replace("http://", "http://ops:pr%40xy@"))
     assert client(store.url).list_products() == [{"via": "proxy"}]
-    (method, path, headers, _), = proxy.requests
-    assert (method, path) == ("GET", store.url + "fruits/") and store.requests == []
-    assert headers["Proxy-Authorization"] == "Basic " + base64.b64encode(b"ops:pr@xy").decode()
+    (seen,) = proxy.requests
+    assert (seen.method, seen.path) == ("GET", store.url + "fruits/") and store.requests == []
+    assert seen.headers["Proxy-Authorization"] == "Basic " + base64.b64encode(b"ops:pr@xy").decode()
     monkeypatch.setenv("NO_PROXY", "example.com, 127.0.0.1")
     assert client(store.url).list_products() == [{"via": "store"}]
     assert len(proxy.requests) == 1

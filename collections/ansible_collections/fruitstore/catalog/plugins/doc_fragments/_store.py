@@ -14,6 +14,9 @@ options:
     description:
       - Base URL of the store, for example V(http://localhost/) or V(https://store.example.com/).
       - The API is expected at C(fruits/) and C(upload/) below it, media at C(media/images/).
+      - As with the Python library requests, a proxy that the environment names for this URL is used
+        (C(HTTP_PROXY), C(HTTPS_PROXY), C(ALL_PROXY), C(NO_PROXY)), and when neither O(api_token), O(url_username) nor
+        the URL gives credentials, C(~/.netrc) may give them for the store's host.
     type: str
     required: true
   validate_certs:
@@ -24,6 +27,8 @@ options:
   ca_path:
     description:
       - PEM file of the certificate authority that signed the store's certificate (for a private CA).
+      - Without it, the store's certificate is verified against the bundle that C(REQUESTS_CA_BUNDLE) or
+        C(CURL_CA_BUNDLE) names, else the one of the Python package certifi.
     type: path
   url_username:
     description:

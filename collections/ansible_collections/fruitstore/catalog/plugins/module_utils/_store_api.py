@@ -7,12 +7,18 @@
 # A client for the store's REST API (store-api.md): keep-alive, bounded retries with backoff,
 # and a read-back before any retried POST, because the store has no update, no delete and no
 # uniqueness rule: a POST repeated after a lost answer would be a duplicate forever.
+#
+# It sends through urllib3 directly: requests.Session costs twice the CPU per request, and an import sends a few
+# requests per product while the conversion holds the cores. What a Session did for it is done here once per client,
+# with requests' own helpers: its headers, the CA bundle, proxy and ~/.netrc from the environment, its redirects.
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import heapq
+import json
+import os
 import socket
 import threading
 import time
@@ -22,12 +28,19 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import
 
 try:
     import requests
-    from requests.adapters import HTTPAdapter
+    import requests.certs
+    import urllib3
+    from requests.compat import chardet
+    from requests.utils import (default_headers, get_auth_from_url, get_encoding_from_headers, get_environ_proxies,
+                                get_netrc_auth, prepend_scheme_if_needed, requote_uri, select_proxy)
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.exceptions import HTTPError, NewConnectionError, SSLError, TimeoutError as Urllib3TimeoutError
+    from urllib3.util import make_headers, parse_url
     from urllib3.util.retry import Retry
 except ImportError:
     requests = None
     HTTPConnectionPool = HTTPSConnectionPool = object
+    HTTPError = NewConnectionError = SSLError = Urllib3TimeoutError = Exception
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 else:
     REQUESTS_IMPORT_ERROR = None
@@ -131,8 +144,7 @@ class StoreUnreachable(StoreError):
 
 def _root_cause(error):
     """'Failed to establish a new connection: [Errno 111] Connection refused' out of urllib3's wrappers."""
-    reason = getattr(error.args[0], "reason", error.args[0]) if error.args else error
-    return str(reason).split("): ", 1)[-1]
+    return str(getattr(error, "reason", error)).split("): ", 1)[-1]
 
 
 def redact(url):
@@ -169,8 +181,90 @@ def same_product(stored, wanted):
     return all(stored.get(key) == wanted[key] for key in ("name", "weight", "description", "image_name"))
 
 
+def _tls_options(url, verify):
+    """The pools' TLS settings as requests made them: verify is ca_path, or validate_certs; when it is True, the CA
+    bundle the environment names (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE), else certifi's."""
+    if not verify:
+        return {"cert_reqs": "CERT_NONE"}
+    if verify is True:
+        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or requests.certs.where()
+    if url.startswith("https:") and not os.path.exists(verify):
+        raise StoreError("Could not find a suitable TLS CA certificate bundle, invalid path: %s" % verify)
+    return {"cert_reqs": "CERT_REQUIRED", ("ca_cert_dir" if os.path.isdir(verify) else "ca_certs"): verify}
+
+
+def _pool_manager(url, verify, pool_size):
+    """urllib3's PoolManager for the store, or its ProxyManager when the environment names a proxy for the store's URL
+    (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, as requests reads them); either way, with its pools watched."""
+    options = dict(num_pools=1, maxsize=pool_size, block=False, **_tls_options(url, verify))
+    proxy = select_proxy(url, get_environ_proxies(url))
+    if not proxy:
+        manager = urllib3.PoolManager(**options)
+    elif proxy.lower().startswith("socks"):
+        return _socks_manager(proxy, options)
+    else:
+        proxy = prepend_scheme_if_needed(proxy, "http")
+        user, password = get_auth_from_url(proxy)
+        headers = make_headers(proxy_basic_auth="%s:%s" % (user, password)) if user else None
+        try:
+            if not parse_url(proxy).host:
+                raise ValueError("it could be missing the host")
+            manager = urllib3.ProxyManager(proxy, proxy_headers=headers, **options)
+        except ValueError as e:  # urllib3's LocationValueError (no proxy scheme but http:// and https://) is one
+            raise StoreError("The proxy %s from the environment cannot be used for %s: %s" % (redact(proxy), url, e))
+    manager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+    return manager
+
+
+def _socks_manager(proxy, options):
+    """urllib3's SOCKSProxyManager for a socks:// proxy, as requests used it (with PySocks); its pools watched."""
+    try:
+        from urllib3.contrib.socks import SOCKSProxyManager
+    except ImportError:
+        raise StoreError("The proxy %s from the environment needs PySocks: Missing dependencies for SOCKS support."
+                         % redact(proxy))
+    user, password = get_auth_from_url(proxy)
+    manager = SOCKSProxyManager(proxy, username=user, password=password, **options)
+    manager.pool_classes_by_scheme = {scheme: type("_Watched" + pool.__name__, (_WatchedPool, pool), {})
+                                      for scheme, pool in manager.pool_classes_by_scheme.items()}
+    return manager
+
+
+def _keeps_credentials(old, new):
+    """requests' rule (Session.should_strip_auth) for a redirect: the credentials go to the same host, scheme and port
+    only (a default port being the same as none), or from http to https on the default ports."""
+    old, new = urlsplit(old), urlsplit(new)
+    default = {"http": 80, "https": 443}
+    old_port, new_port = old.port or default.get(old.scheme), new.port or default.get(new.scheme)
+    upgrade = (old.scheme, old_port, new.scheme, new_port) == ("http", 80, "https", 443)
+    return old.hostname == new.hostname and ((old.scheme, old_port) == (new.scheme, new_port) or upgrade)
+
+
+class _Response:
+    """An answer of the store, read whole, under the names of requests.Response that the client uses; its text
+    decoded as requests decodes it."""
+
+    def __init__(self, method, url, answer, content):
+        self.method, self.url, self.content = method, url, content
+        self.status_code, self.headers = answer.status, answer.headers
+
+    @property
+    def text(self):
+        encoding = get_encoding_from_headers(self.headers)  # utf-8 for JSON, ISO-8859-1 for text/*, else a guess
+        if encoding is None and chardet is not None:
+            encoding = chardet.detect(self.content)["encoding"]
+        try:
+            return str(self.content, encoding or "utf-8", errors="replace")
+        except LookupError:
+            return str(self.content, errors="replace")
+
+    def json(self):
+        return json.loads(self.text)
+
+
 class StoreClient:
-    """One keep-alive session to the store, shared by a bounded pool of threads."""
+    """One keep-alive pool of connections to the store, shared by a bounded pool of threads (urllib3's PoolManager
+    is thread-safe)."""
 
     def __init__(self, params, pool_size=4, backoff=0.5):
         if requests is None:
@@ -179,48 +273,60 @@ class StoreClient:
         self.timeout = params["timeout"]
         self.retries = max(0, params["retries"])
         self.backoff = backoff
-        self.session = requests.Session()
-        self.watchdog = _Watchdog()
-        # Idempotent reads are retried by urllib3 itself; POSTs only through _post_once below.
-        retry = Retry(total=self.retries, backoff_factor=backoff, status_forcelist=(500, 502, 503, 504),
-                      allowed_methods=frozenset(("GET", "HEAD")), raise_on_status=False)
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=retry)
-        adapter.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.verify = params["ca_path"] or params["validate_certs"]
+        # The base URL as requests sent it (host lower-cased, IDNA, path quoted); self.base stays as given: the
+        # journal's key, and the URL of the messages.
+        prepared = requests.PreparedRequest()
+        try:
+            prepared.prepare_url(self.base, None)
+        except requests.exceptions.RequestException as e:
+            raise StoreError("store_url '%s': %s" % (redact(params["store_url"]), e))
+        self.sent_base = prepared.url
+        self.http = _pool_manager(self.sent_base, params["ca_path"] or params["validate_certs"], pool_size)
+        # Idempotent reads are retried by urllib3 itself; POSTs only through _post_with_read_back below (a failure
+        # raised as urllib3 raises it when the retries are spent).
+        self.read_retry = Retry(total=self.retries, backoff_factor=backoff, status_forcelist=(500, 502, 503, 504),
+                                allowed_methods=frozenset(("GET", "HEAD")), raise_on_status=False)
+        self.post_retry = Retry(total=0, raise_on_status=False)
+        self.headers = dict(default_headers())  # requests' User-Agent, Accept, Accept-Encoding and Connection
         if params["api_token"]:
-            self.session.headers["Authorization"] = "Token %s" % params["api_token"]
-        elif params["url_username"]:
-            self.session.auth = (params["url_username"], params["url_password"] or "")
-        elif credentials:
-            self.session.auth = credentials
+            if "\n" in params["api_token"] or "\r" in params["api_token"]:
+                raise StoreError("api_token must not contain a line break")
+            self.headers["Authorization"] = "Token %s" % params["api_token"]
+        else:
+            login = ((params["url_username"], params["url_password"] or "") if params["url_username"]
+                     else credentials or get_netrc_auth(self.sent_base))
+            if login:
+                self.headers["Authorization"] = make_headers(basic_auth="%s:%s" % login)["authorization"]
+        self.watchdog = _Watchdog()
         self.posts = 0
 
     def close(self):
-        self.session.close()
+        self.http.clear()
 
     def deadline(self):
         """When a request (or a POST with its retries and read-backs) started now must have ended."""
         return time.monotonic() + self.timeout
 
-    def _request(self, method, path, deadline=None, **kwargs):
+    def _request(self, method, path, deadline=None, body=None, content_type=None):
         url = urljoin(self.base, path)
         left = (deadline or self.deadline()) - time.monotonic()
         late = StoreUnreachable("%s %s: no whole answer within the timeout of %s s (a deadline for the request, its "
                                 "retries included)" % (method, url, self.timeout))
         if left <= 0:
             raise late
+        headers = self.headers if content_type is None else {**self.headers, "Content-Type": content_type}
         watch = _WATCH.current = _Watch()
         self.watchdog.watch(time.monotonic() + left, watch)
         try:
-            # verify per request: a session-wide setting loses to REQUESTS_CA_BUNDLE from the environment.
-            response = self.session.request(method, url, timeout=left, verify=self.verify, **kwargs)
-        except requests.exceptions.SSLError as e:
-            raise StoreError("TLS verification of %s failed (set ca_path to the store's CA, or validate_certs: false "
-                             "to skip the check): %s" % (url, e))
-        except (requests.exceptions.RequestException, _Expired) as e:
-            if watch.expired.is_set() or isinstance(e, (requests.exceptions.Timeout, _Expired)):
+            response = self._send(method, urljoin(self.sent_base, path), body, headers,
+                                  urllib3.Timeout(connect=left, read=left))
+        except (HTTPError, OSError, requests.exceptions.RequestException, _Expired) as e:
+            reason = getattr(e, "reason", e)  # a MaxRetryError's: the last try's
+            if isinstance(reason, SSLError):
+                raise StoreError("TLS verification of %s failed (set ca_path to the store's CA, or validate_certs: "
+                                 "false to skip the check): %s" % (url, e))
+            if watch.expired.is_set() or isinstance(e, _Expired) or (
+                    isinstance(reason, Urllib3TimeoutError) and not isinstance(reason, NewConnectionError)):
                 raise late
             raise StoreUnreachable("%s %s failed: %s" % (method, url, _root_cause(e)))
         finally:
@@ -229,6 +335,26 @@ class StoreClient:
         if watch.expired.is_set():
             raise late
         return response
+
+    def _send(self, method, url, body, headers, timeout):
+        """The answer to one request, read whole. A GET or HEAD follows redirects as requests did: up to 30, each
+        with its own retries, and the credentials kept only where requests kept them; a POST follows none."""
+        for _hop in range(31):
+            answer = self.http.request(method, url, body=body, headers=headers, timeout=timeout, redirect=False,
+                                       retries=self.post_retry if method == "POST" else self.read_retry,
+                                       preload_content=False)
+            try:
+                content = b"".join(answer.stream(10240))  # read as requests reads (urllib3 1.26 takes a short body)
+            finally:
+                answer.release_conn()
+            location = method != "POST" and answer.get_redirect_location()
+            if not location:
+                return _Response(method, url, answer, content)
+            location = requote_uri(urljoin(url, location))
+            if "Authorization" in headers and not _keeps_credentials(url, location):
+                headers = {key: value for key, value in headers.items() if key != "Authorization"}
+            url = location
+        raise HTTPError("Exceeded 30 redirects.")
 
     def _check(self, response, expected, what):
         if response.status_code in expected:
@@ -241,7 +367,7 @@ class StoreClient:
         else:
             hint = ""
         raise StoreError("%s: %s %s answered %d%s%s" % (
-            what, response.request.method, response.url, response.status_code, hint, ": " + detail if detail else ""))
+            what, response.method, response.url, response.status_code, hint, ": " + detail if detail else ""))
 
     def list_products(self, deadline=None):
         response = self._check(self._request("GET", "fruits/", deadline), (200,), "listing the store's products")
@@ -270,7 +396,8 @@ class StoreClient:
         """Upload the file at path; stored_as is the name the store keeps it under."""
         def attempt(deadline):
             with open(path, "rb") as handle:
-                return self._request("POST", "upload/", deadline, files={"file": (stored_as, handle, "image/jpeg")})
+                fields = {"file": (stored_as, handle.read(), "image/jpeg")}
+            return self._request("POST", "upload/", deadline, *urllib3.encode_multipart_formdata(fields))
 
         self._post_with_read_back(attempt, lambda deadline: self.media_matches(stored_as, sha256, deadline) is True,
                                   (201,), "uploading image %s" % stored_as)
@@ -282,8 +409,12 @@ class StoreClient:
             return any(isinstance(stored, dict) and same_product(stored, payload)
                        for stored in self.list_products(deadline))
 
-        self._post_with_read_back(lambda deadline: self._request("POST", "fruits/", deadline, json=payload),
-                                  already_there, (201,), "creating product '%s'" % product["name"])
+        body = json.dumps(payload, allow_nan=False).encode("utf-8")  # as requests encodes json=
+
+        def attempt(deadline):
+            return self._request("POST", "fruits/", deadline, body, "application/json")
+
+        self._post_with_read_back(attempt, already_there, (201,), "creating product '%s'" % product["name"])
 
     def _post_with_read_back(self, attempt, already_done, expected, what):
         """POST; on a lost answer or a retryable failure, look before trying again: all within one deadline."""

@@ -178,11 +178,12 @@ def mail_once(module, settings, sent_log_path, key, brought, report_path, posted
 
 class UploadAlongside:
     """The delivery's upload on a thread of its own while its images are converted (a follower of
-    convert_directory): it starts with the first image written, and takes each image as soon as it is. The products
-    still go into the store one after the other, in delivery order, each right after its image.
+    convert_directory): it reads the store while the first images are converted, and takes each image as soon as it
+    is written. The products still go into the store one after the other, in delivery order, each right after its
+    image.
 
-    It starts only once an image was written, so that the conversion's processes are forked before this process has
-    a thread busy with the store (a fork copies locks held by other threads as they are)."""
+    It starts only once the conversion's processes are forked, never before: a fork copies the locks held by other
+    threads as they are, and a worker would wait for ever for a lock the upload held at that moment."""
 
     def __init__(self, module, workers):
         self.module, self.workers = module, workers
@@ -195,14 +196,15 @@ class UploadAlongside:
         self.images = sorted(current + to_convert)
         self.written.update(current)
 
+    def forked(self):
+        self.thread = threading.Thread(target=self._upload, daemon=True)
+        self.thread.start()
+
     def converted(self, output, thumbnail=None):
         with self.condition:
             self.written.add(output)
             self.thumbnails[output] = thumbnail
             self.condition.notify_all()
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._upload, daemon=True)
-            self.thread.start()
 
     def ready(self, path):
         """Wait until the image at path is written (True) or the conversion ended without it (False)."""

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import io
 import json
@@ -448,10 +449,12 @@ def conversion_pool(workers):
     return multiprocessing.get_context("fork").Pool(processes=workers)
 
 
-def run(jobs, workers, pool=None):
+def run(jobs, workers, pool=None, forked=None):
     """Convert jobs on `workers` processes, or on a shared conversion_pool; yield results as they finish, in any
-    order."""
+    order. forked(), when given, is called before the first result, once no process is left to fork: from then on
+    the caller may start threads."""
     if len(jobs) <= 1 or (pool is None and workers <= 1):
+        forked and forked()
         for job in jobs:
             yield convert_one(job)
         return
@@ -459,10 +462,8 @@ def run(jobs, workers, pool=None):
     # Jobs go out in chunks: each round trip costs the parent, which shares the cores with the workers,
     # about as much CPU as a tenth of a conversion. Small chunks keep the workers finishing together.
     chunksize = max(1, min(16, len(jobs) // (processes * 8)))
-    if pool is not None:
-        yield from pool.imap_unordered(convert_one, jobs, chunksize=chunksize)
-        return
-    with conversion_pool(processes) as pool:
+    with contextlib.nullcontext(pool) if pool is not None else conversion_pool(processes) as pool:
+        forked and forked()
         yield from pool.imap_unordered(convert_one, jobs, chunksize=chunksize)
 
 
@@ -513,8 +514,8 @@ def convert_directory(module, images_dir, workers, pool=None, follower=None):
     Returns the result: changed, images (every output, up to date or just written), converted, unchanged,
     not_images, errors (each a source and its cause; the module decides whether they fail it), workers, and
     the diff when asked for. follower, when given, is told the plan (follower.planned(up-to-date outputs, outputs
-    to write)) and then each output as soon as it is written, with its report thumbnail (follower.converted(output,
-    thumbnail)), under the manifest's lock."""
+    to write)), follower.forked() once the conversion's processes are forked, and then each output as soon as it is
+    written, with its report thumbnail (follower.converted(output, thumbnail)), under the manifest's lock."""
     params = module.params
     dest = params["dest"] or images_dir
     _check_directories(module, images_dir, dest)
@@ -544,7 +545,7 @@ def _convert(module, images_dir, dest, manifest_path, settings, workers, pool, f
         converted, changed = [], False
         outputs = [item["output"] for item in current]
         progress = ProgressLog(params["progress_log"], len(jobs))
-        for result in run(jobs, workers, pool):
+        for result in run(jobs, workers, pool, follower and follower.forked):
             progress.advance()
             if "error" in result:
                 errors.append(result)

@@ -24,10 +24,11 @@ def uploads(monkeypatch):
     return calls
 
 
-def test_the_upload_starts_with_the_first_image_written_and_waits_for_the_others(uploads):
+def test_the_upload_starts_once_the_processes_are_forked_and_waits_for_each_image(uploads):
     alongside = delivery.UploadAlongside(None, 4)
     alongside.planned(["/d/001.jpeg"], ["/d/003.jpeg", "/d/002.jpeg"])
-    assert alongside.thread is None  # nothing written yet: no thread before the conversion's processes are forked
+    assert alongside.thread is None  # no thread before the conversion's processes are forked
+    alongside.forked()
     alongside.converted("/d/002.jpeg")
     assert alongside.thread.is_alive()  # running, waiting for 003
     alongside.finish()  # 003 was not converted
@@ -39,6 +40,7 @@ def test_the_upload_starts_with_the_first_image_written_and_waits_for_the_others
 def test_after_a_failed_conversion_nothing_more_is_taken(uploads):
     alongside = delivery.UploadAlongside(None, 4)
     alongside.planned([], ["/d/001.jpeg", "/d/002.jpeg"])
+    alongside.forked()
     alongside.converted("/d/001.jpeg")
     alongside.finish(failed=True)
     assert alongside.outcome[1] == ("/d/002.jpeg", False)  # 001 may have been taken before the failure
@@ -59,6 +61,7 @@ def test_what_the_upload_raised_is_raised_by_result(monkeypatch):
     monkeypatch.setattr(delivery, "upload_delivery", refused)
     alongside = delivery.UploadAlongside(None, 4)
     alongside.planned([], ["/d/001.jpeg"])
+    alongside.forked()
     alongside.converted("/d/001.jpeg")
     alongside.finish()
     with pytest.raises(delivery.DeliveryFailed, match="the store refused"):

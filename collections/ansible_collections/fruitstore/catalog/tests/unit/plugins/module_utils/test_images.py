@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 
 import pytest
@@ -151,6 +152,18 @@ def test_run_in_parallel_returns_every_result(tmp_path):
     results = list(images.run(jobs, workers=2))
     assert sorted(r["source"] for r in results) == sorted(job[0] for job in jobs)
     assert [r for r in results if "error" in r][0]["source"].endswith("missing.tiff")
+
+
+def test_run_says_when_its_processes_are_forked_before_the_first_result(tmp_path):
+    settings = {"size": list(SIZE), "quality": 90, "background": [255, 255, 255], "max_pixels": 10 ** 8}
+    jobs = [(str(save(tmp_path, Image.new("RGB", (300, 200)), "%d.tiff" % number)),
+             str(tmp_path / ("%d.jpeg" % number)), None, settings, False) for number in range(4)]
+    children_when_forked = []
+    results = images.run(jobs, workers=2, forked=lambda: children_when_forked.append(
+        len(multiprocessing.active_children())))
+    next(results)
+    assert children_when_forked == [2]  # both conversion processes exist: a thread started now is not copied
+    assert len(list(results)) == 3
 
 
 @pytest.mark.parametrize("orientation, stored_turned_by",

@@ -443,6 +443,11 @@ class ProgressLog:
                 handle.write("%s %s\n" % (time.strftime("%H:%M:%S"), line))
 
 
+def process_count(workers):
+    """How many conversion processes image_workers asks for: 0 means one per core."""
+    return workers or os.cpu_count() or 1
+
+
 def conversion_pool(workers):
     """A pool of `workers` conversion processes that several threads may share (see run); fork it before any thread
     starts. The workers inherit this module as loaded from the module's payload."""
@@ -454,7 +459,8 @@ def run(jobs, workers, pool=None, forked=None):
     order. forked(), when given, is called before the first result, once no process is left to fork: from then on
     the caller may start threads."""
     if len(jobs) <= 1 or (pool is None and workers <= 1):
-        forked and forked()
+        if forked:
+            forked()
         for job in jobs:
             yield convert_one(job)
         return
@@ -463,7 +469,8 @@ def run(jobs, workers, pool=None, forked=None):
     # about as much CPU as a tenth of a conversion. Small chunks keep the workers finishing together.
     chunksize = max(1, min(16, len(jobs) // (processes * 8)))
     with contextlib.nullcontext(pool) if pool is not None else conversion_pool(processes) as pool:
-        forked and forked()
+        if forked:
+            forked()
         yield from pool.imap_unordered(convert_one, jobs, chunksize=chunksize)
 
 
@@ -534,7 +541,7 @@ def _convert(module, images_dir, dest, manifest_path, settings, workers, pool, f
     to_convert, current, not_images, errors = plan(images_dir, dest, ".jpeg", manifest)
     if follower:
         follower.planned([item["output"] for item in current], [output for _name, _path, output in to_convert])
-    workers = workers or os.cpu_count() or 1
+    workers = process_count(workers)
     converted = [{"source": path, "output": output} for _name, path, output in to_convert]
     outputs = [item["output"] for item in current] + [item["output"] for item in converted]
     changed = bool(to_convert)

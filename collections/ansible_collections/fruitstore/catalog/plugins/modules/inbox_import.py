@@ -423,7 +423,7 @@ def import_suppliers(module, spec):
         alert = dict(key=entry["supplier"], text="%s: the import did not run: %s" % (entry["supplier"], msg))
         return dict(entry, failed=True, msg=msg, changed=False, deliveries=[], counts=_counts([]), alerts=[alert])
 
-    workers = params["image_workers"] or os.cpu_count() or 1
+    workers = images.process_count(params["image_workers"])
     pool = images.conversion_pool(workers) if workers > 1 and not module.check_mode else None
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=params["supplier_workers"]) as threads:

@@ -1,5 +1,5 @@
 # The two commands of the README, and their parts.
-.PHONY: demo test bootstrap lint stop docs role-files
+.PHONY: demo test bootstrap lint stop docs role-files lock matrix
 
 demo: ## set up, generate the sample delivery, start the embedded store and mail server, run the import
 	scripts/demo
@@ -9,6 +9,13 @@ test: ## the whole test suite (CI runs this)
 
 bootstrap:
 	scripts/bootstrap
+
+lock: ## resolve requirements.in and requirements/*.in into the hashed locks (requirements.txt, requirements/*.txt)
+	scripts/lock
+
+matrix: ## the ansible-core matrix alone (make test runs it): LANES="2.20 2.21" picks lanes
+	scripts/bootstrap
+	scripts/test-matrix $(LANES)
 
 docs: ## run the fault suite and the browser tests, and copy the table and screenshots they write (var/docs/) over docs/
 	scripts/bootstrap

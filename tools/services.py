@@ -200,19 +200,26 @@ def start_background(directory, names=("store", "mail"), store_port=8000, smtp_p
     return started
 
 
+DESCRIPTIONS = {"store": "the embedded store", "mail": "the embedded mail server"}
+
+
 def stop_background(directory):
+    """Stop what start_background started there; returns [(name, pid)] of those that were running."""
+    stopped = []
     for name in ("store", "mail"):
         try:
             with open(_pidfile(directory, name)) as handle:
                 pid = int(handle.read())
             os.killpg(pid, signal.SIGTERM)
             _wait_until_gone(pid)
+            stopped.append((name, pid))
         except (OSError, ValueError):
             pass
         try:
             os.remove(_pidfile(directory, name))
         except OSError:
             pass
+    return stopped
 
 
 def main():
@@ -226,7 +233,11 @@ def main():
     if set(args.services) - {"store", "mail"}:
         parser.error("services are store and mail, not %s" % " ".join(args.services))
     if args.action == "stop":
-        stop_background(args.dir)
+        stopped = stop_background(args.dir)
+        for name, pid in stopped:
+            print("stopped %s (pid %d)" % (DESCRIPTIONS[name], pid))
+        if not stopped:
+            print("nothing to stop: neither the embedded store nor the mail server runs from %s" % args.dir)
         return
     started = start_background(args.dir, args.services or ("store", "mail"), args.store_port, args.smtp_port)
     if "store" in started:

@@ -69,6 +69,12 @@ def test_every_jpeg_is_600x400_rgb(imported):
             assert (image.format, image.size, image.mode) == ("JPEG", (600, 400), "RGB")
 
 
+def test_every_jpeg_may_be_read_by_whoever_may_read_the_supplier_files(imported):
+    images = imported["delivery"] / "images"
+    modes = {path.suffix: oct(path.stat().st_mode & 0o777) for path in sorted(images.glob("00[12].*"))}
+    assert modes[".jpeg"] == modes[".tiff"], modes
+
+
 def test_catalog_page_shows_every_product_with_its_image(imported):
     page = requests.get(imported["store"].url + "/", timeout=10).text
     for (name, weight), stem in zip(LAB, STEMS):

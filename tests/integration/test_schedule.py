@@ -3,7 +3,8 @@ real cron daemon running the wrapper every minute, the real store (gunicorn) and
 the suppliers' reports and the operations team's alerts.
 
 Each test has a cron entry and a wrapper of its own (a unique name, paths under its tmp_path) and removes them, also
-when it fails. A cron daemon is started when none runs, and left running, as on a machine where cron is a service."""
+when it fails, and the crontab itself when it was made for them. When no cron daemon runs, the tests start one of
+their own and stop it, by its PID, when they end; a daemon that was running (cron as a service) is left as it was."""
 
 import json
 import os
@@ -28,12 +29,20 @@ CRON_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "HOME": "/root", "SHELL": "/bin/sh"
 
 @pytest.fixture(scope="module")
 def cron_daemon():
-    if subprocess.run(["pgrep", "-x", "cron"], capture_output=True).returncode != 0:
-        subprocess.run(["/usr/sbin/cron"], check=True)  # it detaches itself
-        deadline = time.monotonic() + 10
-        while subprocess.run(["pgrep", "-x", "cron"], capture_output=True).returncode != 0:
-            assert time.monotonic() < deadline, "/usr/sbin/cron did not start"
-            time.sleep(0.2)
+    if subprocess.run(["pgrep", "-x", "cron"], capture_output=True).returncode == 0:
+        yield
+        return
+    # In the foreground (-f), so that it stays this test's child and is stopped by its own PID.
+    daemon = subprocess.Popen(["/usr/sbin/cron", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
 
 
 def crontab():
@@ -50,13 +59,16 @@ def cron_entry(name):
 
 
 def remove_cron_entry(name):
-    """Cleanup after a failed test: the marker and its line out of the crontab (what the role's absent does)."""
+    """Cleanup: the marker and its line out of the crontab (what the role's absent does), and the crontab itself
+    when nothing else is left in it."""
     lines = crontab().splitlines(keepends=True)
     for number, line in enumerate(lines):
         if line.rstrip("\n") == "#Ansible: " + name:
             del lines[number:number + 2]
             subprocess.run(["crontab", "-"], input="".join(lines), text=True, check=True)
-            return
+            break
+    if not crontab().strip() and subprocess.run(["crontab", "-l"], capture_output=True).returncode == 0:
+        subprocess.run(["crontab", "-r"], check=True)
 
 
 def supplier_with_a_refused_item(tmp_path, store, mail):

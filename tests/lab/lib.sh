@@ -35,7 +35,9 @@ LAB_MAILDIR=$LAB_RUN/maildir
 LAB_CTL_NS=$LAB_PREFIX-ctl
 # The relay's certificate, signed by itself, as every host has it (health_monitor_smtp_ca_path in the scenario).
 LAB_RELAY_CA=/etc/ssl/lab/relay-ca.pem
-LAB_PYTHON=${LAB_PYTHON:-$LAB_ROOT/.venv/bin/python}
+# The venv whose Ansible and Molecule drive the hosts (the matrix's ansible-core 2.21 lane names its own).
+LAB_VENV=${LAB_VENV:-$LAB_ROOT/.venv}
+LAB_PYTHON=${LAB_PYTHON:-$LAB_VENV/bin/python}
 
 lab_log() { echo "lab: $*" >&2; }
 

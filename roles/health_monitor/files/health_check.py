@@ -30,7 +30,6 @@ import configparser
 import contextlib
 import copy
 import email
-import email.policy
 import fcntl
 import functools
 import glob
@@ -625,7 +624,7 @@ class SMTPMailer:
         if self._deadline is None:
             self._deadline = self._smtp.Deadline(self._timeout)
         try:
-            self._smtp.send(self._relay, email.message_from_string(text, policy=email.policy.default), self._deadline)
+            self._smtp.send(self._relay, email.message_from_string(text, policy=self._smtp.POLICY), self._deadline)
         except self._smtp.MailError as e:
             raise DeliveryError(str(e))
 

@@ -11,7 +11,10 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   dest:
-    description: Directory for the JPEGs. Defaults to the directory of the supplier's images, next to the sources. It must exist.
+    description:
+      - Directory for the JPEGs. Defaults to the directory of the supplier's images, next to the sources. It must exist.
+      - A JPEG is written as a new file would be by the user who runs the import, under their umask (mode V(0644) under
+        the usual umask V(022)), so that whoever may read the supplier's files may read the pictures too.
     type: path
   manifest:
     description: File that records what was converted. Defaults to C(.fruitstore-images.json) in O(dest).

@@ -85,9 +85,23 @@ def open_append(path):
     return os.fdopen(descriptor, "a")
 
 
-def write_atomically(path, data):
+def _new_file_mode():
+    """The mode open() gives a new file under this process's umask (0644 under the usual 022). Read once, at import,
+    before any thread runs: reading the umask means setting it for a moment."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+NEW_FILE_MODE = _new_file_mode()
+
+
+def write_atomically(path, data, mode=None):
     """Write bytes through a hidden temporary file renamed over path: readers never see half a file, a link at path is
-    replaced rather than written through, and a failed write leaves nothing behind."""
+    replaced rather than written through, and a failed write leaves nothing behind.
+
+    mode: the file's permissions, NEW_FILE_MODE for a file people read (a picture); by default 0600, the import's own
+    state."""
     directory, name = os.path.split(path)
     directory = directory or "."
     for leftover in _leftovers(directory, name):
@@ -96,6 +110,8 @@ def write_atomically(path, data):
     handle, temporary = tempfile.mkstemp(dir=directory, prefix="." + name + ".", suffix=TEMPORARY_SUFFIX)
     try:
         with os.fdopen(handle, "wb") as output:
+            if mode is not None:
+                os.fchmod(output.fileno(), mode)
             output.write(data)
         os.replace(temporary, path)
     except BaseException:

@@ -31,6 +31,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
     load_json_state,
     open_append,
     shape,
+    NEW_FILE_MODE,
     write_atomically,
 )
 
@@ -324,7 +325,7 @@ def convert_one(job):
         # A touched or re-sent source that renders to the same picture leaves the output alone.
         rewritten = sha256 != previous_sha256 or not os.path.exists(output)
         if rewritten:
-            write_atomically(output, data)
+            write_atomically(output, data, NEW_FILE_MODE)
         return {"source": source, "output": output, "sha256": sha256, "rewritten": rewritten,
                 "source_stat": _stat_key(source), "output_stat": _stat_key(output),
                 "thumbnail": thumbnail(io.BytesIO(data)) if with_thumbnail else None}

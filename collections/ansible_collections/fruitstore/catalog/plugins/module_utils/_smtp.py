@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import math
 import mimetypes
 import smtplib
@@ -31,6 +32,10 @@ from email.utils import formatdate, getaddresses, make_msgid
 SECURITY_MODES = ("plain", "starttls", "tls")
 PORT_RANGE = (1, 65535)
 MAX_TIMEOUT = 3600.0
+# Headers are folded only past SMTP's line limit (RFC 5322: 998 characters). At the default 78, Python folds a value
+# that fits on a line of its own but not after its name with an empty first line ("Subject:" and the subject on the
+# next line), which some mail readers show as an empty subject.
+POLICY = email.policy.default.clone(max_line_length=998)
 
 
 class MailError(Exception):
@@ -78,7 +83,7 @@ def build_message(sender, recipients, subject, body, attachments=(), message_id_
     recipients = [address(recipient, "the recipient") for recipient in recipients]
     if not recipients:
         raise MailError("no recipient given")
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Subject"] = header_value(subject, "the subject")

@@ -29,10 +29,11 @@ def free_port():
 
 
 class Mailbox:
-    """aiosmtpd handler: keeps each message as an EmailMessage; answers 550 to the recipients in refuse."""
+    """aiosmtpd handler: keeps each message as an EmailMessage, and as the bytes it received (raw); answers 550 to
+    the recipients in refuse."""
 
     def __init__(self, refuse=()):
-        self.messages, self.refuse = [], set(refuse)
+        self.messages, self.raw, self.refuse = [], [], set(refuse)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address not in self.refuse:
@@ -41,6 +42,7 @@ class Mailbox:
         return "550 5.1.1 <%s>: no such user here" % address
 
     async def handle_DATA(self, server, session, envelope):
+        self.raw.append(envelope.content)
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 

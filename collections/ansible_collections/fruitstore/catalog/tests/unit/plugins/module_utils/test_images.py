@@ -132,6 +132,18 @@ def test_manifest_marks_converted_images_current_until_source_or_settings_change
     assert not again["rewritten"]  # same picture: the output is left alone
 
 
+def test_a_picture_gets_the_mode_of_a_new_file_and_the_manifest_stays_private(tmp_path):
+    umask = os.umask(0o027)  # the module reads it when imported; the test sets another to tell the two apart
+    os.umask(umask)
+    source = save(tmp_path, Image.new("RGB", (300, 200)), "001.tiff")
+    settings = {"size": list(SIZE), "quality": 90, "background": [255, 255, 255], "max_pixels": 10 ** 8}
+    images.convert_one((str(source), str(tmp_path / "001.jpeg"), None, settings, False))
+    manifest = images.Manifest(str(tmp_path / "m.json"), settings, print)
+    manifest.save()
+    assert oct(os.stat(tmp_path / "001.jpeg").st_mode & 0o777) == oct(0o666 & ~umask)
+    assert oct(os.stat(tmp_path / "m.json").st_mode & 0o777) == oct(0o600)
+
+
 def test_a_conversion_for_an_import_makes_the_report_thumbnail_of_its_output(tmp_path):
     source = save(tmp_path, Image.new("RGB", (3000, 2000), "red"), "001.tiff")
     output = str(tmp_path / "001.jpeg")

@@ -80,6 +80,15 @@ def test_a_line_break_inside_a_header_value_is_refused_naming_the_setting(text, 
     assert code in str(raised.value)
 
 
+@pytest.mark.parametrize("subject", [
+    "Supplier import: recovered acme/week-48/002.txt; nothing needs a person",  # fits alone, not after "Subject: "
+    "Recovered - Available disk space is less than 20% on /srv/store/media/of/the/online/fruit/store"])
+def test_a_long_subject_reaches_the_relay_on_the_subject_line(relay, subject):
+    settings, mailbox = relay()
+    smtp.send(settings, smtp.build_message("a@example.com", ["b@example.com"], subject, "Body"))
+    assert ("\r\nSubject: %s\r\n" % subject).encode() in mailbox.raw[0], mailbox.raw[0]
+
+
 def test_a_tab_and_non_ascii_text_are_fine_in_a_subject():
     assert smtp.header_value(" Upload\tCompleted – Café \n", "option 'subject'") == "Upload\tCompleted – Café"
 

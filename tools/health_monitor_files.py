@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the health_monitor role's derived files from their one source (`make role-files`); --check only compares.
 
-What is allowed for each setting lives in one place, the script's table SETTINGS (roles/health_monitor/files/
+What is allowed for each setting lives in one place, the script's table SETTINGS (collections/ansible_collections/fruitstore/health/roles/health_monitor/files/
 health_check.py), which the script checks every value against. From it, and from the collection's mail library:
 
   files/fruitstore_smtp.py       a copy of the collection's plugins/module_utils/_smtp.py: the role ships the file
@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-ROLE = REPO / "roles" / "health_monitor"
+ROLE = REPO / "collections/ansible_collections/fruitstore/health/roles/health_monitor"
 LIBRARY = REPO / "collections/ansible_collections/fruitstore/catalog/plugins/module_utils/_smtp.py"
 PREFIX = "health_monitor_"
 SPECS_MARKER = "      # Generated from the script's SETTINGS by `make role-files`: change the script, not the lines below.\n"

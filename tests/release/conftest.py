@@ -10,7 +10,9 @@ import yaml
 from tests.conftest import REPO
 from tests.integration.playbook import environment
 
-COLLECTION = REPO / "collections" / "ansible_collections" / "fruitstore" / "catalog"
+# The two collections, each released on its own: the import, and the web servers' health.
+COLLECTIONS = {name: REPO / "collections" / "ansible_collections" / "fruitstore" / name for name in ("catalog", "health")}
+COLLECTION = COLLECTIONS["catalog"]
 
 
 def galaxy(*args, env=None):
@@ -27,11 +29,20 @@ def offline(command):
 
 
 @pytest.fixture(scope="session")
-def collection_tarball(tmp_path_factory):
-    """fruitstore-catalog-<galaxy.yml's version>.tar.gz, built by ansible-galaxy as a user would."""
-    version = yaml.safe_load((COLLECTION / "galaxy.yml").read_text())["version"]
+def tarballs(tmp_path_factory):
+    """{name: fruitstore-<name>-<galaxy.yml's version>.tar.gz} of both collections, built by ansible-galaxy as a user
+    would."""
     out = tmp_path_factory.mktemp("build")
-    galaxy("build", str(COLLECTION), "--output-path", str(out))
-    tarball = out / ("fruitstore-catalog-%s.tar.gz" % version)
-    assert tarball.is_file()
-    return tarball
+    built = {}
+    for name, path in COLLECTIONS.items():
+        version = yaml.safe_load((path / "galaxy.yml").read_text())["version"]
+        galaxy("build", str(path), "--output-path", str(out))
+        built[name] = out / ("fruitstore-%s-%s.tar.gz" % (name, version))
+        assert built[name].is_file()
+    return built
+
+
+@pytest.fixture(scope="session")
+def collection_tarball(tarballs):
+    """The tarball of fruitstore.catalog."""
+    return tarballs["catalog"]

@@ -10,10 +10,13 @@ import yaml
 
 from tests.conftest import REPO
 from tests.integration.playbook import environment
+from tests.release.conftest import COLLECTIONS
 
-COLLECTION = REPO / "collections/ansible_collections/fruitstore/catalog"
-GALAXY = yaml.safe_load((COLLECTION / "galaxy.yml").read_text())
-MODULES = sorted(path.stem for path in (COLLECTION / "plugins/modules").glob("*.py"))
+# Every module of both collections, by its FQCN.
+MODULES = sorted("fruitstore.%s.%s" % (name, path.stem) for name, collection in COLLECTIONS.items()
+                 for path in (collection / "plugins/modules").glob("*.py"))
+ROLES = ["fruitstore.catalog.supplier_import", "fruitstore.catalog.import_schedule", "fruitstore.health.health_monitor",
+         "fruitstore.health.fleet_health"]
 TASK_KEYWORDS = {"name", "register", "delegate_to", "run_once", "check_mode", "when", "loop", "vars", "no_log", "become"}
 
 
@@ -22,9 +25,9 @@ def ansible_doc(*args):
                           text=True, check=True).stdout
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_module_doc_renders_and_its_examples_use_documented_options(module):
-    fqcn = "fruitstore.catalog." + module
+@pytest.mark.parametrize("fqcn", MODULES)
+def test_module_doc_renders_and_its_examples_use_documented_options(fqcn):
+    module = fqcn.rpartition(".")[2]
     assert "EXAMPLES" in ansible_doc(fqcn)
     doc = json.loads(ansible_doc("--json", fqcn))[fqcn]
     options = doc["doc"]["options"]
@@ -41,9 +44,9 @@ def test_module_doc_renders_and_its_examples_use_documented_options(module):
         assert not missing, "%s example %r lacks required options %s" % (module, task["name"], missing)
 
 
-@pytest.mark.parametrize("role", ["supplier_import", "import_schedule", "health_monitor", "fleet_health"])
+@pytest.mark.parametrize("role", ROLES)
 def test_role_argument_specs_render(role):
-    text = ansible_doc("-t", "role", "-r", str(REPO / "roles"), role)
+    text = ansible_doc("-t", "role", role)
     assert "ENTRY POINT: *main*" in text and "Options" in text
 
 
@@ -54,7 +57,8 @@ SECRET = re.compile(r"password|token|secret|api_key|passphrase")
 def test_a_role_s_secrets_are_never_logged(role):
     """What sanity's no-log check asks of modules, asked of the import's roles: an option whose name says it is a
     secret is no_log (or says no_log: false)."""
-    specs = yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    specs = yaml.safe_load((COLLECTIONS["catalog"] / "roles" / role / "meta" / "argument_specs.yml").read_text())[
+        "argument_specs"]
     for entry_point, spec in specs.items():
         secret = {name for name in spec.get("options", {}) if SECRET.search(name)}
         undecided = {name for name in secret if "no_log" not in spec["options"][name]}
@@ -65,16 +69,21 @@ def test_a_role_s_secrets_are_never_logged(role):
             "store_password", "store_api_token", "smtp_password"}
 
 
-def test_readme_and_changelog_know_every_module_and_the_version_that_added_it():
-    docs = json.loads(ansible_doc("--json", *("fruitstore.catalog." + module for module in MODULES)))
-    changelog = yaml.safe_load((COLLECTION / "changelogs/changelog.yaml").read_text())
-    new_in = {plugin["name"]: version for version, release in changelog["releases"].items()
+@pytest.mark.parametrize("collection", sorted(COLLECTIONS))
+def test_readme_and_changelog_know_every_module_and_the_version_that_added_it(collection):
+    path = COLLECTIONS[collection]
+    version = yaml.safe_load((path / "galaxy.yml").read_text())["version"]
+    modules = [fqcn for fqcn in MODULES if fqcn.startswith("fruitstore.%s." % collection)]
+    docs = json.loads(ansible_doc("--json", *modules))
+    changelog = yaml.safe_load((path / "changelogs/changelog.yaml").read_text())
+    new_in = {plugin["name"]: version for version, release in (changelog["releases"] or {}).items()
               for plugin in release.get("modules", [])}
-    readme = (COLLECTION / "README.md").read_text()
-    for module in MODULES:
-        assert "`fruitstore.catalog.%s`" % module in readme, "the collection's README does not list " + module
-        version_added = str(docs["fruitstore.catalog." + module]["doc"]["version_added"])
-        if module not in new_in and version_added == GALAXY["version"]:
+    readme = (path / "README.md").read_text()
+    for fqcn in modules:
+        module = fqcn.rpartition(".")[2]
+        assert "`%s`" % fqcn in readme, "the collection's README does not list " + fqcn
+        version_added = str(docs[fqcn]["doc"]["version_added"])
+        if module not in new_in and version_added == version:
             continue  # new in the version being made; the release puts it in the changelog
         assert new_in.get(module) == version_added, \
             "%s: version_added %s, new in %s by changelogs/changelog.yaml" % (module, version_added, new_in.get(module))
@@ -94,9 +103,9 @@ def first_line(option):
 
 
 def test_an_option_name_means_one_thing_in_every_module():
-    docs = json.loads(ansible_doc("--json", *("fruitstore.catalog." + module for module in MODULES)))
-    options = {(module, name): option for module in MODULES
-               for name, option in docs["fruitstore.catalog." + module]["doc"]["options"].items()}
+    docs = json.loads(ansible_doc("--json", *MODULES))
+    options = {(fqcn.rpartition(".")[2], name): option for fqcn in MODULES
+               for name, option in docs[fqcn]["doc"]["options"].items()}
     by_name, by_alias = collections.defaultdict(dict), collections.defaultdict(dict)
     for (module, name), option in options.items():
         by_name[name][module] = option
@@ -118,7 +127,7 @@ def test_an_option_name_means_one_thing_in_every_module():
 
 
 def test_every_dict_a_module_returns_says_what_it_contains():
-    docs = json.loads(ansible_doc("--json", *("fruitstore.catalog." + module for module in MODULES)))
+    docs = json.loads(ansible_doc("--json", *MODULES))
     bare = []
 
     def look(where, value):
@@ -127,7 +136,7 @@ def test_every_dict_a_module_returns_says_what_it_contains():
         for key, inner in (value.get("contains") or {}).items():
             look(where + "." + key, inner)
 
-    for module in MODULES:
-        for key, value in (docs["fruitstore.catalog." + module]["return"] or {}).items():
-            look("%s: %s" % (module, key), value)
+    for fqcn in MODULES:
+        for key, value in (docs[fqcn]["return"] or {}).items():
+            look("%s: %s" % (fqcn, key), value)
     assert not bare, "return values of type dict (or lists of them) without contains: %s" % bare

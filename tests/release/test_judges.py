@@ -4,7 +4,9 @@ docs linter of the Ansible documentation site on the collection's sources. Both 
 import subprocess
 
 from tests.integration.playbook import environment
-from tests.release.conftest import COLLECTION, offline
+import pytest
+
+from tests.release.conftest import COLLECTIONS, offline
 
 # galaxy_importer/config.py reads these keys from the file named by GALAXY_IMPORTER_CONFIG. No ansible-test (it
 # wants a container engine); ansible-lint with --offline (no version check); Ansible's temporary files under tmp.
@@ -17,12 +19,13 @@ TMP_ROOT_DIR = {tmp}
 """
 
 
-def test_galaxy_importer_accepts_the_tarball_without_a_warning(collection_tarball, tmp_path):
+@pytest.mark.parametrize("collection", sorted(COLLECTIONS))
+def test_galaxy_importer_accepts_the_tarball_without_a_warning(tarballs, collection, tmp_path):
     config = tmp_path / "galaxy-importer.cfg"
     config.write_text(IMPORTER_CONFIG.format(tmp=tmp_path))
     env = dict(environment(), GALAXY_IMPORTER_CONFIG=str(config))
     # cwd: the importer writes importer_result.json where it runs.
-    result = subprocess.run(offline(["python", "-m", "galaxy_importer.main", str(collection_tarball)]), cwd=str(tmp_path),
+    result = subprocess.run(offline(["python", "-m", "galaxy_importer.main", str(tarballs[collection])]), cwd=str(tmp_path),
                             env=env, capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -31,9 +34,10 @@ def test_galaxy_importer_accepts_the_tarball_without_a_warning(collection_tarbal
     assert not warnings, output
 
 
-def test_antsibull_docs_lints_the_docs_and_every_collection_reference():
+@pytest.mark.parametrize("collection", sorted(COLLECTIONS))
+def test_antsibull_docs_lints_the_docs_and_every_collection_reference(collection):
     # --validate-collection-refs=all: references to any collection are checked, and an unknown one is an error.
     result = subprocess.run(offline(["antsibull-docs", "lint-collection-docs", "--plugin-docs",
                                      "--validate-collection-refs=all", "--disallow-unknown-collection-refs", "."]),
-                            cwd=str(COLLECTION), env=environment(), capture_output=True, text=True, timeout=600)
+                            cwd=str(COLLECTIONS[collection]), env=environment(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -8,7 +8,8 @@ import json
 import pathlib
 from types import SimpleNamespace
 
-ROLE_FILES = pathlib.Path(__file__).resolve().parents[3] / "roles" / "health_monitor" / "files"
+ROLE_FILES = (pathlib.Path(__file__).resolve().parents[3] / "collections/ansible_collections/fruitstore/health/roles"
+              / "health_monitor" / "files")
 
 
 def load_script():

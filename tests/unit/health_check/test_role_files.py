@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import REPO
 from tools import health_monitor_files as derived
 
-ROLES = REPO / "roles"
+ROLES = REPO / "collections/ansible_collections/fruitstore/health/roles"
 
 
 def test_every_derived_file_is_up_to_date():

@@ -7,8 +7,8 @@
 # Building and sending mail over SMTP, with the Python standard library only: the report_mail
 # module uses it on the control node, and the health_monitor role deploys this same file next to
 # the health_check script on every web server. The role ships a copy of its own
-# (roles/health_monitor/files/fruitstore_smtp.py, so that it works installed without the
-# collection), written by `make role-files` and kept identical by the unit tests: change this file.
+# (the fruitstore.health collection's roles/health_monitor/files/fruitstore_smtp.py, so that it works without the
+# fruitstore.catalog), written by `make role-files` and kept identical by the unit tests: change this file.
 #
 # The timeout is a deadline for the whole exchange with the relay: name lookup, connection, TLS
 # handshake, banner, EHLO, STARTTLS, AUTH and the message itself. smtplib's own timeout is a socket

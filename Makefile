@@ -1,11 +1,14 @@
 # The two commands of the README, and their parts.
-.PHONY: demo test bootstrap lint stop docs role-files lock matrix
+.PHONY: demo test check bootstrap lint stop docs role-files lock matrix
 
 demo: ## set up, generate the sample delivery, start the embedded store and mail server, run the import
 	scripts/demo
 
 test: ## the whole test suite (CI runs this)
 	scripts/test
+
+check: ## the fast lane for a contributor: unit tests, and the tests that are neither slow nor need root
+	scripts/check
 
 bootstrap:
 	scripts/bootstrap

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The supplier import beside the textbook pipeline, on this machine (make bench).
 
-    python benchmarks/bench_import.py [--quick] [--sections conversion,import,rerun,day,memory] [--sizes 10,200,2000]
+    python benchmarks/bench_import.py [--quick] [--sections conversion,import,rerun,day,memory,startup]
+                                      [--sizes 10,200,2000]
                                       [--compressions none,tiff_lzw] [--update]
                                       [--work var/bench] [--out benchmarks/results/latest.json]
 
@@ -15,7 +16,10 @@ One run measures, side by side, with every ratio taken within the run:
               with one product more;
   day         a day of deliveries: 20 suppliers x 10 products, the textbook script once per delivery vs one playbook
               run over an inventory of the 20 suppliers (their inboxes), CPU per delivery;
-  memory      peak memory of the conversion (RSS summed over the module's process tree), 200 vs 2,000 images.
+  memory      peak memory of the conversion (RSS summed over the module's process tree), 200 vs 2,000 images;
+  startup     each module of the collection imported alone (`python -c "import ...plugins.modules.<name>"`): median
+              wall time of 5 runs and the modules Python imports for it (-X importtime), import_alert beside
+              delivery_import.
 
 Each timed run gets a fresh delivery (images hard-linked from a pool of distinct images, see deliveries.py) and,
 for imports, a fresh store and mail server. The images are read once before every timed run, so both sides start
@@ -35,6 +39,7 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -59,6 +64,9 @@ RETRY_UNDER = 120  # seconds: longer runs are not repeated
 MAX_ATTEMPTS = 3
 TIMEOUT = 3600  # seconds, any single command
 PSNR_IMAGES = 10
+MODULES = REPO / "collections" / "ansible_collections" / "fruitstore" / "catalog" / "plugins" / "modules"
+STARTUP_RUNS = 5
+SECTIONS = ("conversion", "import", "rerun", "day", "memory", "startup")
 RETRY = True  # --quick: measure once
 RETRY_BUDGET = [900.0]  # seconds that repeated measurements may take in all
 
@@ -479,6 +487,32 @@ def _decode(path, buffer=bytearray(32 << 20)):
                 pass
 
 
+def _import_module(name, *options):
+    """Import one module of the collection in a fresh Python, as Ansible's module start does; its stderr."""
+    command = [sys.executable, *options, "-c", "import ansible_collections.fruitstore.catalog.plugins.modules." + name]
+    process = subprocess.run(command, cwd=str(REPO), env=dict(environment(), PYTHONPATH=str(REPO / "collections")),
+                             capture_output=True, text=True, timeout=TIMEOUT)
+    check(process.returncode == 0, "importing the module %s failed" % name, process.stderr)
+    return process.stderr
+
+
+def module_startup(names, runs=STARTUP_RUNS):
+    """Per module: the median wall time of `runs` imports, and how many modules Python imported for it."""
+    seconds = {name: [] for name in names}
+    for _ in range(runs):
+        for name in names:  # round after round, so that a busy spell of the machine falls on every module alike
+            start = time.perf_counter()
+            _import_module(name)
+            seconds[name].append(time.perf_counter() - start)
+    rows = []
+    for name in names:
+        imported = [line for line in _import_module(name, "-X", "importtime").splitlines()
+                    if line.startswith("import time:") and "imported package" not in line]
+        rows.append({"module": name, "seconds": round(statistics.median(seconds[name]), 3),
+                     "runs": [round(value, 3) for value in seconds[name]], "modules_imported": len(imported)})
+    return rows
+
+
 # --- the run -----------------------------------------------------------------------------------------------------
 
 def machine():
@@ -588,6 +622,21 @@ def run_day(bench, suppliers, results):
     day = bench.day(suppliers, 10)
     day["measured"] = now()
     results["day"] = day
+    save(results)
+
+
+def run_startup(results):
+    names = sorted(path.stem for path in MODULES.glob("*.py") if not path.name.startswith("_"))
+    print("module start-up: %d modules, %d imports each" % (len(names), STARTUP_RUNS), flush=True)
+    rows = module_startup(names)
+    by_name = {row["module"]: row for row in rows}
+    startup = {"runs": STARTUP_RUNS, "modules": rows, "measured": now()}
+    alert, baseline = by_name.get("import_alert"), by_name.get("delivery_import")
+    if alert and baseline:  # the module that only mails, against the whole import, in the same run
+        startup["import_alert_vs_delivery_import"] = {
+            "seconds": round(alert["seconds"] / baseline["seconds"], 2),
+            "modules_imported": round(alert["modules_imported"] / baseline["modules_imported"], 2)}
+    results["startup"] = startup
     save(results)
 
 
@@ -751,6 +800,25 @@ def table(results):
             add("| %d | %.0f MB | %.0f MB | %.2f s |" % (row["count"], row["peak_rss_mb"], row["peak_rss_tree_mb"],
                                                         row["seconds"]))
         add("")
+    startup = results.get("startup")
+    if startup:
+        add("### 5. Starting each module (`python -c \"import ...plugins.modules.<name>\"`, median of %d runs)"
+            % startup["runs"])
+        add("")
+        add("| module | wall time | modules imported |")
+        add("| --- | ---: | ---: |")
+        for row in startup["modules"]:
+            add("| %s | %.3f s | %d |" % (row["module"], row["seconds"], row["modules_imported"]))
+        add("")
+        ratio = startup.get("import_alert_vs_delivery_import")
+        if ratio:
+            rows = {row["module"]: row for row in startup["modules"]}
+            alert, baseline = rows["import_alert"], rows["delivery_import"]
+            add("import_alert against delivery_import (the baseline, same run): %.3f s vs %.3f s (%.2fx), %d vs %d "
+                "modules imported (%.2fx)." % (alert["seconds"], baseline["seconds"], ratio["seconds"],
+                                               alert["modules_imported"], baseline["modules_imported"],
+                                               ratio["modules_imported"]))
+            add("")
     if results["quick"]:
         add("A smoke run (--quick, 10 products): start-up costs dominate, the targets are judged on the full run.")
         add("")
@@ -807,7 +875,7 @@ def save(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="10 products only: a smoke run of every section")
-    parser.add_argument("--sections", default="conversion,import,rerun,day,memory")
+    parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument("--sizes", help="conversion sizes (default 10,200,2000; --quick: 10)")
     parser.add_argument("--compressions", default="none,tiff_lzw", help="conversion: TIFF compressions to measure")
     parser.add_argument("--update", action="store_true",
@@ -818,7 +886,7 @@ def main(argv=None):
     parser.add_argument("--out", help="JSON results (default benchmarks/results/latest.json; --quick: WORK/quick.json)")
     args = parser.parse_args(argv)
     sections = [name.strip() for name in args.sections.split(",") if name.strip()]
-    unknown = set(sections) - {"conversion", "import", "rerun", "day", "memory"}
+    unknown = set(sections) - set(SECTIONS)
     if unknown:
         parser.error("unknown sections: %s" % ", ".join(sorted(unknown)))
     sizes = [int(size) for size in (args.sizes or ("10" if args.quick else "10,200,2000")).split(",")]
@@ -836,7 +904,8 @@ def main(argv=None):
     results = {"started": started.isoformat(timespec="seconds"), "quick": args.quick, "output": out,
                "machine": machine(), "code": code_state(), "pool_size": bench.pool_size,
                "page_cache": "warm: every image of a delivery is read once before each timed run, on both sides",
-               "conversion": [], "import": [], "rerun": None, "day": None, "memory": [], "targets": []}
+               "conversion": [], "import": [], "rerun": None, "day": None, "memory": [], "startup": None,
+               "targets": []}
     if args.update and os.path.exists(out):
         update = {"started": results["started"], "arguments": sys.argv[1:], "machine": results["machine"],
                   "code": results["code"]}
@@ -846,8 +915,9 @@ def main(argv=None):
         results["output"] = out
     print("benchmark: %s, %d cores; load average %s; work in %s" % (
         results["machine"]["cpu"], CORES, [round(v, 2) for v in os.getloadavg()], bench.work), flush=True)
-    for compression in compressions if "conversion" in sections else ("none",):
-        deliveries.pool(bench.work, compression, bench.pool_size)
+    if set(sections) - {"startup"}:  # every other section needs the images
+        for compression in compressions if "conversion" in sections else ("none",):
+            deliveries.pool(bench.work, compression, bench.pool_size)
     try:
         if "conversion" in sections:
             run_conversion(bench, compressions, sizes, results)
@@ -859,6 +929,8 @@ def main(argv=None):
             run_day(bench, 2 if args.quick else 20, results)
         if "memory" in sections:
             run_memory(bench, [10] if args.quick else [200, 2000], results)
+        if "startup" in sections:
+            run_startup(results)
     finally:
         shutil.rmtree(bench.runs, ignore_errors=True)
     finished = datetime.datetime.now(datetime.timezone.utc)

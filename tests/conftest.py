@@ -16,6 +16,32 @@ if str(REPO) not in sys.path:
 from tools import services  # noqa: E402
 from tools.generate_delivery import generate  # noqa: E402
 
+# The tiers of pytest.ini, by where a test lives (the first match wins).
+TIERS = [
+    ("tests/unit/", ("unit",)),
+    ("tests/integration/test_schedule.py", ("e2e", "root", "slow")),
+    ("tests/release/test_readme_commands.py", ("e2e", "root", "slow")),
+    ("tests/release/test_pillow_minimum.py", ("e2e", "slow")),
+    ("tests/release/test_judges.py", ("e2e", "slow")),
+    ("tests/release/test_build_and_install.py", ("e2e", "slow")),
+    ("tests/integration/", ("e2e", "slow")),
+    ("tests/faults/test_faults.py", ("e2e", "slow")),
+    ("tests/ui/", ("e2e", "slow")),
+    ("tests/release/test_docs.py", ("e2e", "slow")),
+    ("tests/release/test_execution_environment.py", ("e2e", "slow")),
+    ("tests/", ("e2e",)),
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        where = Path(str(item.fspath)).relative_to(REPO).as_posix()
+        for prefix, markers in TIERS:
+            if where.startswith(prefix):
+                for marker in markers:
+                    item.add_marker(marker)
+                break
+
 
 @pytest.fixture(scope="module")
 def store_factory(tmp_path_factory):

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Write a supplier delivery like the lab's (see shared/docs/store-api.md, "Supplier data").
+"""Write a supplier delivery like the lab's (see docs/store-api.md, "Supplier data").
 
     OUT/images/NNN.tiff, OUT/images/README, OUT/images/LICENSE   (the last two are text, not images)
     OUT/descriptions/NNN.txt
 
 The first ten products are the lab's reference set (2,790 lbs in all); further ones are numbered variants of them.
+With --names-from B every name ends in " (batch B)" ("Apple (batch 7)"), so that deliveries made with different B
+share no product name and each comes into a store that has the others as new products, not as listed ones.
 Images are RGBA, 8 bit, photo-like (gradient, shaded fruit, grain) and the same for the same seed.
 
     python tools/generate_delivery.py OUT [--count N] [--compression none|tiff_lzw|tiff_adobe_deflate]
-                                          [--size 3000x2000] [--seed S] [--workers K]
+                                          [--size 3000x2000] [--seed S] [--names-from B] [--workers K]
 """
 import argparse
 import math
@@ -23,6 +25,8 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
 NBSP = "\u00a0"
 COMPRESSIONS = ("none", "tiff_lzw", "tiff_adobe_deflate")
+# The longest batch name that keeps every product name within the store's limit of 100 characters.
+BATCH_MAX = 40
 
 # name, weight (lbs), colour, shape, description (curly apostrophes on purpose)
 REFERENCE = [
@@ -59,8 +63,11 @@ REFERENCE = [
 ]
 
 
-def products(count):
-    """[(stem, name, weight)] for a delivery of `count` products; the same whatever the seed."""
+def products(count, names_from=None):
+    """[(stem, name, weight)] for a delivery of `count` products; the same whatever the seed. With `names_from`, each
+    name ends in " (batch <names_from>)": deliveries with different `names_from` share no name."""
+    if names_from is not None:
+        check_batch(names_from)
     width = max(3, len(str(count)))
     result = []
     for i in range(count):
@@ -68,8 +75,19 @@ def products(count):
         name, weight = REFERENCE[i % 10][:2]
         if i >= 10:
             name, weight = f"{name} {stem}", weight + (i * 37) % 41 - 20
+        if names_from is not None:
+            name = f"{name} (batch {names_from})"
         result.append((stem, name, weight))
     return result
+
+
+def check_batch(text):
+    """Refuse a batch name that would not survive a description file's first line, or the store's length limit."""
+    if not isinstance(text, str) or not text or text != text.strip() or len(text) > BATCH_MAX \
+            or not text.isprintable():
+        raise ValueError(f"the batch name {text!r} is not usable in a product name: give 1 to {BATCH_MAX} printable "
+                         "characters, without spaces at either end (for example 7 or week-48)")
+    return text
 
 
 def description_text(i, name, weight):
@@ -210,8 +228,8 @@ the fruitstore project. They are dedicated to the public domain (CC0 1.0): use t
 """
 
 
-def generate(out, count=10, compression=None, size=(3000, 2000), seed=0, workers=None):
-    """Write a delivery of `count` products under `out`; returns [(stem, name, weight)]."""
+def generate(out, count=10, compression=None, size=(3000, 2000), seed=0, workers=None, names_from=None):
+    """Write a delivery of `count` products under `out`; returns [(stem, name, weight)]. names_from: see products()."""
     if compression == "none":
         compression = None
     if compression not in (None, *COMPRESSIONS):
@@ -223,7 +241,7 @@ def generate(out, count=10, compression=None, size=(3000, 2000), seed=0, workers
     (images / "README").write_text(README, encoding="utf-8")
     (images / "LICENSE").write_text(LICENSE, encoding="utf-8")
 
-    items = products(count)
+    items = products(count, names_from)
     for i, (stem, name, weight) in enumerate(items):
         with open(descriptions / f"{stem}.txt", "w", encoding="utf-8", newline="\n") as f:
             f.write(description_text(i, name, weight))
@@ -249,6 +267,13 @@ def _size(text):
     return width, height
 
 
+def _batch(text):
+    try:
+        return check_batch(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Write a supplier delivery like the lab's.")
     parser.add_argument("out", type=Path, help="delivery directory (images/ and descriptions/ go under it)")
@@ -256,13 +281,18 @@ def main(argv=None):
     parser.add_argument("--compression", choices=COMPRESSIONS, default="none", help="TIFF compression")
     parser.add_argument("--size", type=_size, default=(3000, 2000), help="image size WxH (default 3000x2000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image content (default 0)")
+    parser.add_argument("--names-from", metavar="BATCH", type=_batch, default=None,
+                        help="give the products names of their own, made from BATCH: 'Apple (batch 7)' for 7. "
+                             "Deliveries made with different BATCH share no product name, so a store that already "
+                             "has one takes the next as new products (not LISTED). Default: the lab's names "
+                             "('Apple', ...)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     args = parser.parse_args(argv)
     if args.count < 0:
         parser.error("--count must not be negative")
 
     start = time.perf_counter()
-    items = generate(args.out, args.count, args.compression, args.size, args.seed, args.workers)
+    items = generate(args.out, args.count, args.compression, args.size, args.seed, args.workers, args.names_from)
     took = time.perf_counter() - start
     total = sum(weight for _, _, weight in items)
     print(f"Wrote {len(items)} products ({total:,} lbs) to {args.out} in {took:.2f} s "

@@ -1,4 +1,4 @@
-"""Settings of the fruit store, a stand-in for the lab's store (see shared/docs/store-api.md).
+"""Settings of the fruit store, a stand-in for the lab's store (see docs/store-api.md).
 
 Environment:
   FRUITSTORE_STORE_DIR          data dir holding db.sqlite3 and media/ (default <repo>/var/store)

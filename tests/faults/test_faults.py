@@ -79,8 +79,8 @@ def test_a_changed_product_is_reported_never_posted_again(store_factory, small_d
 
 
 @pytest.mark.parametrize("variables, message, label", [
-    ({"supplier_dir": "/nonexistent/delivery"}, "images_dir /nonexistent/delivery/images is not a directory",
-     "option: a missing directory"),
+    ({"supplier_dir": "/nonexistent/delivery"}, "The delivery's folder /nonexistent/delivery does not exist (supplier_dir)",
+     "option: a missing delivery folder"),
     ({"report_path": "/proc/processed.pdf"}, "Cannot write the report /proc/processed.pdf", "option: an unwritable output path"),
     ({"store_url": "localhost:8000"}, "must be an absolute http:// or https:// URL", "option: a store URL without scheme"),
 ])

@@ -3,19 +3,16 @@ that may be reset or lose pictures. The store, not local state, says what is the
 
 Every test runs ansible-playbook against the real store (gunicorn) and a real SMTP server (aiosmtpd)."""
 
-import io
 import json
 import shutil
 import subprocess
 
 import pytest
 import requests
-from pypdf import PdfReader
 
 from tests.conftest import REPO, copy_of
+from tests.integration.deliveries import LAB, pictures_match, report_names, small_delivery, store_products
 from tests.integration.playbook import environment, run_import, start_import
-from tests.integration.test_import import LAB, pictures_match, store_products
-from tools.generate_delivery import generate
 from tools.services import Store
 
 # Supplier A's next delivery: two new products and a restock of Apple, numbered from 001 like every delivery.
@@ -24,14 +21,6 @@ A_NEXT_WEEK = [("Cherry", 80, "Dark red and sweet."), ("Fig", 60, "Soft and hone
 # Supplier B: products of its own, numbered from 001 too.
 B = [("Banana", 300, "Yellow and ripe."), ("Papaya", 120, "Orange flesh."), ("Lime", 90, "Small and sour."),
      ("Peach", 110, "Velvety skin.")]
-
-
-def small_delivery(directory, products, seed):
-    """A delivery of small pictures (fast to convert) with the given (name, weight, description)."""
-    generate(str(directory), count=len(products), size=(600, 400), seed=seed, workers=1)
-    for number, (name, weight, description) in enumerate(products, 1):
-        (directory / "descriptions" / ("%03d.txt" % number)).write_text("%s\n%d lbs\n%s\n" % (name, weight, description))
-    return directory
 
 
 def delete_state(*deliveries):
@@ -146,13 +135,6 @@ def test_restock_add_posts_a_product_of_its_own_with_its_own_picture(store_facto
     refused = run_import(small_delivery(tmp_path / "third" / "supplier-data", [("Apple", 400, "Tart.")], seed=4),
                       store, mail_server, restock="refuse")
     assert refused.returncode != 0 and "restock is 'refuse'" in refused.output
-
-
-def report_names(message):
-    (attachment,) = list(message.iter_attachments())
-    assert attachment.get_filename() == "processed.pdf"
-    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(attachment.get_content())).pages)
-    return sorted(line.split("name: ", 1)[1].strip() for line in text.splitlines() if "name: " in line)
 
 
 def test_two_suppliers_at_once_each_get_the_report_of_their_own_delivery(store_factory, mail_server, tmp_path):

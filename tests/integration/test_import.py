@@ -10,15 +10,10 @@ from PIL import Image
 from pypdf import PdfReader
 
 from tests.conftest import import_lab
+from tests.integration.deliveries import LAB, pictures_match, store_products
 from tests.integration.playbook import run_import, start_import
 
-LAB = [("Apple", 500), ("Avocado", 200), ("Blackberry", 150), ("Grape", 200), ("Kiwifruit", 250),
-       ("Lemon", 300), ("Mango", 300), ("Plum", 150), ("Strawberry", 240), ("Watermelon", 500)]
 STEMS = ["%03d" % number for number in range(1, 11)]
-
-
-def store_products(store):
-    return requests.get(store.url + "/fruits/", timeout=10).json()
 
 
 def expected_descriptions(delivery):
@@ -46,17 +41,6 @@ def test_first_run_imports_the_ten_lab_products(imported):
     assert len(set(p["image_name"] for p in products)) == 10
     assert [p["description"] for p in products] == [descriptions[stem] for stem in STEMS]
     assert all(isinstance(p["weight"], int) for p in products)
-
-
-def pictures_match(store, delivery):
-    """Every product's picture is stored once, under its image_name, with the bytes of its own converted image."""
-    products = store_products(store)
-    assert sorted(path.name for path in store.images.iterdir()) == sorted(p["image_name"] for p in products)
-    for product in products:
-        stem = product["image_name"].rsplit("-", 1)[0]
-        local = delivery / "images" / (stem + ".jpeg")
-        assert (store.images / product["image_name"]).read_bytes() == local.read_bytes(), product
-    return products
 
 
 def test_each_image_is_stored_once_under_its_own_name(imported):

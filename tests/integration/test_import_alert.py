@@ -5,8 +5,8 @@ rebuilt, its open problem told once more."""
 
 import os
 
-from tests.integration.test_inbox import run
-from tests.integration.test_schedule import OPS, mails_to, subject, supplier_with_a_refused_item
+from tests.integration.cron import OPS, mails_to, subject, supplier_with_a_refused_item
+from tests.integration.deliveries import run
 from tools.services import free_port
 
 TOLD = "Supplier import: 1 problem needs a person"

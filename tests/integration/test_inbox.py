@@ -5,17 +5,13 @@ report once per delivery. Real store (gunicorn), real SMTP server (aiosmtpd), an
 import json
 import os
 import signal
-import subprocess
 import time
 
 import psutil
 import pytest
 import yaml
 
-from tests.conftest import REPO
-from tests.integration.playbook import PlaybookRun, environment
-from tests.integration.test_deliveries import report_names, small_delivery
-from tests.integration.test_import import store_products
+from tests.integration.deliveries import age, report_names, run, small_delivery, start_run, store_products
 
 SUPPLIERS = {
     "acme": {"week-47": [("Apple", 500, "Crisp."), ("Pear", 200, "Juicy.")],
@@ -27,14 +23,6 @@ SUPPLIERS = {
 }
 STILL_UPLOADING = ("beta", "2026-11-27")
 LONG_AGO = time.time() - 3600
-
-
-def age(directory, seconds_ago):
-    """Set every file of a delivery to have last changed that long ago (the supplier finished uploading then)."""
-    moment = time.time() - seconds_ago
-    for root, _dirs, files in os.walk(directory):
-        for name in files:
-            os.utime(os.path.join(root, name), (moment, moment))
 
 
 @pytest.fixture
@@ -60,18 +48,6 @@ def write_inventory(tmp_path, inboxes, store, mail, **group_vars):
     path = tmp_path / "inventory.yml"
     path.write_text(yaml.safe_dump(inventory))
     return path
-
-
-def start_run(inventory, *options):
-    return subprocess.Popen(["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "import_supplier.yml")]
-                            + list(options), cwd=str(REPO), env=environment(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-
-
-def run(inventory, *options):
-    process = start_run(inventory, *options)
-    output, _ = process.communicate(timeout=600)
-    return PlaybookRun(process.returncode, output)
 
 
 def mails_by_supplier(mail):

@@ -89,9 +89,10 @@ def test_readme_and_changelog_know_every_module_and_the_version_that_added_it(co
             "%s: version_added %s, new in %s by changelogs/changelog.yaml" % (module, version_added, new_in.get(module))
 
 
-# One name, one meaning (docs/collection-style.md, section 7). The names settled in 1.2.0 mean the same wherever
-# they are; an old name kept as an alias that is now another option's name, or another module's alias for something
-# else, is one of the renames of 1.2.0, deprecated (the unit tests check that Ansible warns) and gone in 2.0.0.
+# One name, one meaning: an option's name means the same thing in every module that has it, and no module uses it
+# as an alias for something else. The names settled in 1.2.0 mean the same wherever they are; an old name kept as an
+# alias that is now another option's name, or another module's alias for something else, is one of the renames of
+# 1.2.0, deprecated (the unit tests check that Ansible warns) and gone in 2.0.0.
 SETTLED = ("images_dir", "image_workers", "upload_workers", "converted_dir")
 RENAMED_IN_1_2_0 = {("image_convert", "src"), ("image_convert", "workers"), ("product_upload", "images_dir"),
                     ("product_upload", "workers")}

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import REPO
-from tests.integration.test_deliveries import small_delivery
-from tests.integration.test_inbox import age
-from tests.integration.test_schedule import cron_entry, remove_cron_entry
+from tests.integration.cron import cron_entry, remove_cron_entry
+from tests.integration.deliveries import age, small_delivery
 from tools import services
 
 README = REPO / "README.md"

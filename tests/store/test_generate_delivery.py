@@ -1,4 +1,5 @@
 """tools/generate_delivery.py writes a delivery shaped like the lab's supplier data."""
+import hashlib
 import re
 import subprocess
 import sys
@@ -121,3 +122,47 @@ def test_cli(tmp_path):
         assert im.size == (30, 20) and im.tag_v2[259] == 5
     bad = subprocess.run(cmd[:3] + ["--size", "big"], cwd=REPO, capture_output=True, text=True)
     assert bad.returncode == 2 and "WIDTHxHEIGHT" in bad.stderr
+
+
+def test_names_from_gives_each_delivery_names_of_its_own(tmp_path):
+    first = gd.generate(tmp_path / "first", count=12, size=(60, 40), workers=1, names_from="7")
+    second = gd.generate(tmp_path / "second", count=12, size=(60, 40), workers=1, names_from="8")
+    lab = gd.products(12)
+    assert [name for _, name, _ in first] == [name + " (batch 7)" for _, name, _ in lab]
+    assert not {name for _, name, _ in first} & {name for _, name, _ in second}
+    assert not {name for _, name, _ in first} & {name for _, name, _ in lab}
+    # The rest is the lab's delivery: the same stems and weights, each name on the first line of its description.
+    assert [(stem, weight) for stem, _, weight in first] == [(stem, weight) for stem, _, weight in lab]
+    for stem, name, _ in first:
+        assert (tmp_path / "first" / "descriptions" / f"{stem}.txt").read_text(encoding="utf-8").splitlines()[0] \
+            .rstrip(NBSP) == name
+    assert all(len(name) <= 100 for _, name, _ in gd.products(10 ** 6, "x" * gd.BATCH_MAX)[-10:])
+
+
+# The descriptions of a default delivery of 12, as the tool wrote them before --names-from existed.
+DEFAULT_DESCRIPTIONS_SHA256 = "78b92b9da14b971b996363a0b74785970465f82afb3dfefc79edbfb46e90227b"
+
+
+def test_without_names_from_the_delivery_is_the_lab_one(delivery, tmp_path):
+    out, items = delivery
+    assert gd.products(12, None) == items
+    assert [(name, weight) for _, name, weight in items[:10]] == LAB_SET
+    digest = hashlib.sha256()
+    for path in sorted((out / "descriptions").iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    assert digest.hexdigest() == DEFAULT_DESCRIPTIONS_SHA256
+    run = subprocess.run([sys.executable, "tools/generate_delivery.py", str(tmp_path), "--count", "12", "--size",
+                          "%dx%d" % SIZE, "--seed", "7", "--workers", "1"], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    for sub in ("images", "descriptions"):
+        for path in (out / sub).iterdir():
+            assert (tmp_path / sub / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+@pytest.mark.parametrize("batch", ["", " 7", "7\n", "7\u00a0", "x" * (gd.BATCH_MAX + 1)])
+def test_a_batch_name_that_would_not_survive_is_refused(tmp_path, batch):
+    with pytest.raises(ValueError, match="not usable in a product name"):
+        gd.generate(tmp_path, count=1, size=(60, 40), workers=1, names_from=batch)
+    bad = subprocess.run([sys.executable, "tools/generate_delivery.py", str(tmp_path), "--names-from", batch],
+                         cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode == 2 and "not usable in a product name" in bad.stderr

@@ -1,4 +1,4 @@
-"""The store answers as shared/docs/store-api.md says, checked over HTTP against gunicorn."""
+"""The store answers as docs/store-api.md says, checked over HTTP against gunicorn."""
 import base64
 import html
 import re

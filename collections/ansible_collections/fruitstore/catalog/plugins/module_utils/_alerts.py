@@ -22,6 +22,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
     exclusive,
     write_atomically,
 )
+from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import smtp_settings
 
 STATE_VERSION = 1
 
@@ -170,8 +171,7 @@ def notify(params, check_mode, warn):
     path = params["state_path"]
     mail = params["mail"]
     try:
-        relay = smtp.SMTPSettings(mail["host"], mail["port"], mail["security"], mail["username"], mail["password"],
-                                  mail["timeout"], mail["validate_certs"], mail["ca_path"])
+        relay = smtp_settings(mail)
     except smtp.MailError as e:
         raise AlertError("Cannot build the alert mail: %s" % e)
     # Two runs at once take turns: the second reads what the first recorded and has nothing left to send.

@@ -24,12 +24,17 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._catalog_sync i
     PRESENT,
     upload_delivery,
 )
+from ansible_collections.fruitstore.catalog.plugins.module_utils._conversion import convert_directory
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
     exclusive,
     read_bytes,
     write_if_changed,
 )
-from ansible_collections.fruitstore.catalog.plugins.module_utils._images import convert_directory
+from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import (
+    checked_addresses,
+    mail_argument_spec,
+    smtp_settings,
+)
 from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log import SentLog
 
 SUBJECT = "Upload Completed - Online Fruit Store"
@@ -59,27 +64,6 @@ class ForDelivery:
         return getattr(self._module, name)
 
 
-def mail_options():
-    """The report mail's settings (suboptions of O(mail)), named as report_mail names them."""
-    return dict(
-        to=dict(type="list", elements="str", required=True),
-        sender=dict(type="str", default="automation@example.com"),
-        host=dict(type="str", default="localhost"),
-        port=dict(type="int", default=25),
-        security=dict(type="str", choices=list(smtp.SECURITY_MODES), default="plain"),
-        username=dict(type="str"),
-        password=dict(type="str", no_log=True),
-        validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
-        timeout=dict(type="float", default=20),
-    )
-
-
-def mail_argument_spec():
-    """The option O(mail) (doc fragment fruitstore.catalog._mail)."""
-    return dict(mail=dict(type="dict", options=mail_options(), required_together=[("username", "password")]))
-
-
 def workers_argument_spec():
     """How many processes convert and threads upload, for the modules that import whole deliveries (doc fragment
     _workers)."""
@@ -99,8 +83,7 @@ def checked_mail(settings):
     if not settings:
         return settings
     try:
-        return dict(settings, to=[smtp.address(value, "option 'mail.to'") for value in settings["to"]],
-                    sender=smtp.address(settings["sender"], "option 'mail.sender'"))
+        return checked_addresses(settings, "mail.")
     except smtp.MailError as e:
         raise DeliveryFailed("Cannot mail the report: %s" % e)
 
@@ -150,9 +133,7 @@ def mail_once(module, settings, sent_log_path, key, brought, report_path, posted
         attachments = []  # the report this check-mode run would have rendered
     try:
         message = smtp.build_message(settings["sender"], settings["to"], SUBJECT, body, attachments)
-        relay = smtp.SMTPSettings(settings["host"], settings["port"], settings["security"], settings["username"],
-                                  settings["password"], settings["timeout"], settings["validate_certs"],
-                                  settings["ca_path"])
+        relay = smtp_settings(settings)
     except smtp.MailError as e:
         return dict(sent=False, reason="not sent", error="Cannot build the report mail: %s" % e)
     with exclusive(sent_log_path, check_mode=module.check_mode):

@@ -10,21 +10,12 @@
 from __future__ import annotations
 
 import base64
-import io
 import os
 from html import escape as _escape
+from urllib.parse import quote
 
-try:
-    from urllib.parse import quote
-except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity imports on it
-    pass
-
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
-
-try:
-    from PIL import Image
-except ImportError:
-    Image = None
 
 # action -> (label, css class). After a real run created and present products are alike in the store, so
 # that a re-run writes the same page; a preview tells them apart (PREVIEW).
@@ -67,20 +58,8 @@ def _picture(page_dir, product):
 
 def _preview(source):
     """A small JPEG of the supplier's image, in the page itself: a check-mode preview writes no picture anywhere."""
-    if not source or Image is None:
-        return None
-    try:
-        with Image.open(source) as picture:
-            picture.draft("RGB", (300, 200))
-            picture.thumbnail((300, 200), reducing_gap=2.0)
-            picture = picture.convert("RGBA")
-            flat = Image.new("RGB", picture.size, "white")
-            flat.paste(picture, mask=picture.getchannel("A"))
-            buffer = io.BytesIO()
-            flat.save(buffer, "JPEG", quality=70)
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    data = images.thumbnail(source, (300, 200), quality=70) if source else None
+    return base64.b64encode(data).decode("ascii") if data else None
 
 
 def _status(product, preview):

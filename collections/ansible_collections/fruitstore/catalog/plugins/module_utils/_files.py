@@ -191,6 +191,15 @@ def shape(value, kind, description):
     return "it holds %s, not %s" % ("null" if value is None else type(value).__name__, description)
 
 
+def escaping_link(entry, directory, real_directory):
+    """The refusal ({source, error}) of entry, an os.DirEntry of directory, when it is a symbolic link that leads out of
+    it: nothing outside a delivery is read. None otherwise. real_directory: the directory's real path, looked up once
+    by the caller rather than for every file."""
+    if entry.is_symlink() and os.path.commonpath([real_directory, os.path.realpath(entry.path)]) != real_directory:
+        return {"source": entry.path, "error": "a symbolic link to a file outside %s; refused" % directory}
+    return None
+
+
 def read_bytes(path):
     """The file's bytes, or None when there is no such file."""
     try:

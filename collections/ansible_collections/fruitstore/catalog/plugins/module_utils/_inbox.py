@@ -13,6 +13,8 @@ import datetime
 import os
 import time
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils._conversion import our_outputs
+
 # What the import itself writes into a delivery: never a sign that the supplier is still uploading.
 OUR_FILES = (".fruitstore", "delivery.html", "processed.pdf")
 # Left in a flat inbox while its delivery is being moved to the archive: the next run finishes the move.
@@ -43,14 +45,10 @@ class Delivery:
                 entries = [entry for entry in os.scandir(directory) if not entry.name.startswith(".")]
             except OSError:
                 continue
-            stems = {}
+            ours = our_outputs([entry.name for entry in entries]) if part == "images" else ()
             for entry in entries:
-                stem = os.path.splitext(entry.name)[0]
-                stems[stem] = stems.get(stem, 0) + 1
-            for entry in entries:
-                stem, extension = os.path.splitext(entry.name)
-                if part == "images" and extension == ".jpeg" and stems[stem] > 1:
-                    continue  # our JPEG beside its source
+                if entry.name in ours:
+                    continue
                 try:
                     times.append(entry.stat(follow_symlinks=False).st_mtime)
                 except OSError:

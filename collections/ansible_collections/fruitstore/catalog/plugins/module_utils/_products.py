@@ -12,9 +12,9 @@ import hashlib
 import os
 import re
 
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable, escaping_link
 
-# The store's model limits (store-api.md): refuse before posting rather than after a 400.
+# The store's model limits (docs/store-api.md in the project's repository): refuse before posting rather than after a 400.
 NAME_MAX = 100
 DESCRIPTION_MAX = 5000
 IMAGE_NAME_MAX = 100
@@ -129,10 +129,9 @@ def files_by_stem(directory, extension):
             stem, ext = os.path.splitext(entry.name)
             if ext.lower() != extension or entry.name.startswith(".") or not entry.is_file():
                 continue
-            if entry.is_symlink() and os.path.commonpath([real_directory, os.path.realpath(entry.path)]) != \
-                    real_directory:
-                refused.append({"source": entry.path, "error": "a symbolic link to a file outside %s; refused"
-                                % directory})
+            escaping = escaping_link(entry, directory, real_directory)
+            if escaping:
+                refused.append(escaping)
             elif stem in found:
                 clash = [path for path in (found[stem], entry.path) if path]
                 refused.extend({"source": path, "error": "several files would be %s%s (%s); rename all but one" % (

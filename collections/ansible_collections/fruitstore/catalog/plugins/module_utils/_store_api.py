@@ -4,7 +4,7 @@
 
 # PRIVATE to the fruitstore.catalog collection; not a public API.
 #
-# A client for the store's REST API (store-api.md): keep-alive, bounded retries with backoff,
+# A client for the store's REST API (its contract: docs/store-api.md in the project's repository): keep-alive, bounded retries with backoff,
 # and a read-back before any retried POST, because the store has no update, no delete and no
 # uniqueness rule: a POST repeated after a lost answer would be a duplicate forever.
 #
@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 import traceback
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import ArgumentSpec
 
@@ -44,11 +45,6 @@ except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 else:
     REQUESTS_IMPORT_ERROR = None
-
-try:
-    from urllib.parse import quote, unquote, urljoin, urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity imports on it
-    pass
 
 
 def store_argument_spec():
@@ -92,11 +88,12 @@ class _Watch:
 
 
 class _Watchdog(threading.Thread):
-    """One thread per client that cuts the requests whose deadline has passed."""
+    """One thread per client that cuts the requests whose deadline has passed, until stop()."""
 
     def __init__(self):
         super().__init__(daemon=True)
         self.due = []
+        self.stopped = False
         self.condition = threading.Condition()
         self.start()
 
@@ -109,10 +106,19 @@ class _Watchdog(threading.Thread):
     def run(self):
         while True:
             with self.condition:
-                while not self.due or self.due[0][0] > time.monotonic():
+                while not self.stopped and (not self.due or self.due[0][0] > time.monotonic()):
                     self.condition.wait(self.due[0][0] - time.monotonic() if self.due else None)
+                if self.stopped:
+                    return
                 watch = heapq.heappop(self.due)[2]
             watch.cut()
+
+    def stop(self):
+        """End the thread (the requests still watched are cut no more) and wait for it."""
+        with self.condition:
+            self.stopped = True
+            self.condition.notify()
+        self.join()
 
 
 class _WatchedPool:
@@ -302,6 +308,7 @@ class StoreClient:
 
     def close(self):
         self.http.clear()
+        self.watchdog.stop()
 
     def deadline(self):
         """When a request (or a POST with its retries and read-backs) started now must have ended."""

@@ -384,6 +384,7 @@ posts:
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _conversion as conversion
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
@@ -403,7 +404,7 @@ def main():
         return_products=dict(type="str", choices=["always", "changed", "never"], default="always"),
         fail_on_item_errors=dict(type="bool", default=True),
     )
-    spec = sync.upload_argument_spec().merge(images.conversion_argument_spec()).merge(
+    spec = sync.upload_argument_spec().merge(conversion.conversion_argument_spec()).merge(
         delivery.publish_argument_spec()).merge(delivery.workers_argument_spec())
     module = spec.merge(options).module(supports_check_mode=True, required_by={"mail": "report_path"})
     images.require_pillow(module)

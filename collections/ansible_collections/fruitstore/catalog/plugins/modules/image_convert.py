@@ -143,6 +143,7 @@ workers:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _conversion as conversion
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import renamed_from
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
@@ -155,10 +156,10 @@ def main():
         image_workers=dict(type="int", default=0, **renamed_from("workers")),
         fail_on_item_errors=dict(type="bool", default=True),
     )
-    argument_spec.update(images.conversion_argument_spec())
+    argument_spec.update(conversion.conversion_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     images.require_pillow(module)
-    result = images.convert_directory(module, module.params["images_dir"], module.params["image_workers"])
+    result = conversion.convert_directory(module, module.params["images_dir"], module.params["image_workers"])
     if result["errors"] and module.params["fail_on_item_errors"]:
         module.fail_json(msg=errors_message(result["errors"], "images could not be converted"), **displayable(result))
     module.exit_json(**displayable(result))

@@ -161,8 +161,8 @@ import json
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _alerts as alerts
-from ansible_collections.fruitstore.catalog.plugins.module_utils._delivery import mail_argument_spec
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, read_bytes, write_atomically
+from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import mail_argument_spec
 
 
 def _write_summary(module):

@@ -279,6 +279,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _conversion as conversion
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _inbox as inbox
@@ -333,7 +334,7 @@ def _import(module, params, found, archive, pool):
 
 def _options():
     """The options of one supplier's import (all but suppliers and supplier_workers)."""
-    return sync.upload_settings_spec().merge(images.conversion_settings_spec()).merge(
+    return sync.upload_settings_spec().merge(conversion.conversion_settings_spec()).merge(
         delivery.publish_argument_spec()).merge(delivery.workers_argument_spec()).merge(dict(
             inbox=dict(type="path"),
             supplier=dict(type="str"),
@@ -423,8 +424,8 @@ def import_suppliers(module, spec):
         alert = dict(key=entry["supplier"], text="%s: the import did not run: %s" % (entry["supplier"], msg))
         return dict(entry, failed=True, msg=msg, changed=False, deliveries=[], counts=_counts([]), alerts=[alert])
 
-    workers = images.process_count(params["image_workers"])
-    pool = images.conversion_pool(workers) if workers > 1 and not module.check_mode else None
+    workers = conversion.process_count(params["image_workers"])
+    pool = conversion.conversion_pool(workers) if workers > 1 and not module.check_mode else None
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=params["supplier_workers"]) as threads:
             return list(threads.map(one, range(len(params["suppliers"])), params["suppliers"]))

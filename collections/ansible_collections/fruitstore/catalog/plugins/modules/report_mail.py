@@ -179,6 +179,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _mail as mail
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import exclusive
 from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log import SentLog
@@ -220,41 +221,28 @@ def _content_key(recipients, subject, body, attachments):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            to=dict(type="list", elements="str", required=True, aliases=["recipients"]),
-            sender=dict(type="str", default="automation@example.com"),
-            subject=dict(type="str", default="Upload Completed - Online Fruit Store"),
-            body=dict(type="str", default=DEFAULT_BODY),
-            total_weight=dict(type="int"),
-            attachments=dict(type="list", elements="path", default=[]),
-            attachment_names=dict(type="list", elements="str", default=[]),
-            host=dict(type="str", default="localhost"),
-            port=dict(type="int", default=25),
-            security=dict(type="str", choices=list(smtp.SECURITY_MODES), default="plain"),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
-            timeout=dict(type="float", default=20),
-            once_key=dict(type="str", no_log=False),
-            sent_log=dict(type="path", default="~/.local/state/fruitstore/sent-mail.json"),
-            force=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-        required_together=[("username", "password")],
+    argument_spec = mail.mail_options()  # the suboptions of the other modules' option mail, as options of its own
+    argument_spec["to"]["aliases"] = ["recipients"]
+    argument_spec.update(
+        subject=dict(type="str", default="Upload Completed - Online Fruit Store"),
+        body=dict(type="str", default=DEFAULT_BODY),
+        total_weight=dict(type="int"),
+        attachments=dict(type="list", elements="path", default=[]),
+        attachment_names=dict(type="list", elements="str", default=[]),
+        once_key=dict(type="str", no_log=False),
+        sent_log=dict(type="path", default="~/.local/state/fruitstore/sent-mail.json"),
+        force=dict(type="bool", default=False),
     )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_together=[("username", "password")])
     params = module.params
     body = _body(params)
     attachments = _read_attachments(module)
     try:
         # Header values cleaned (surrounding white space) and checked (no line breaks) here, so the error names the option.
-        params = dict(params, to=[smtp.address(value, "option 'to'") for value in params["to"]],
-                      sender=smtp.address(params["sender"], "option 'sender'"),
-                      subject=smtp.header_value(params["subject"], "option 'subject'"))
+        params = dict(mail.checked_addresses(params), subject=smtp.header_value(params["subject"], "option 'subject'"))
         message = smtp.build_message(params["sender"], params["to"], params["subject"], body, attachments)
-        settings = smtp.SMTPSettings(params["host"], params["port"], params["security"], params["username"],
-                                     params["password"], params["timeout"], params["validate_certs"], params["ca_path"])
+        settings = mail.smtp_settings(params)
     except smtp.MailError as e:
         module.fail_json(msg="Cannot build the report mail: %s" % e)
     key = params["once_key"] or _content_key(params["to"], params["subject"], body, attachments)

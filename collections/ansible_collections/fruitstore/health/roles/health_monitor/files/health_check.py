@@ -274,8 +274,8 @@ def read_config(path, required):
     values = dict(parser.items(CONFIG_SECTION))
     unknown = sorted(set(values) - set(SETTINGS))
     if unknown:
-        raise HealthCheckError("unknown setting%s %s in %s" % ("s" if len(unknown) > 1 else "",
-                                                              ", ".join("'%s'" % key for key in unknown), path))
+        names = ", ".join("'%s'" % key for key in unknown)
+        raise HealthCheckError("unknown setting%s %s in %s" % ("s" if len(unknown) > 1 else "", names, path))
     return values
 
 

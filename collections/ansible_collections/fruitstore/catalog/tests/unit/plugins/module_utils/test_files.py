@@ -9,8 +9,8 @@ import os
 import pytest
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _conversion as conversion
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _files as files
-from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log import SentLog
 
 DAMAGED = {
@@ -42,7 +42,7 @@ def test_a_damaged_manifest_is_set_aside_and_everything_converted_again(tmp_path
     path = tmp_path / "images.json"
     path.write_bytes(content)
     warnings = []
-    assert images.Manifest(str(path), {}, warnings.append).entries == {}
+    assert conversion.Manifest(str(path), {}, warnings.append).entries == {}
     assert "manifest" in warnings[0] and not path.exists()
 
 
@@ -67,6 +67,22 @@ def test_state_files_that_are_links_are_never_read_or_written_through(tmp_path):
     with pytest.raises(OSError, match="symbolic link"):
         files.open_append(str(journal_link))
     assert outside.read_text() == '{"key": "<id@example.com>"}'
+
+
+def test_only_a_link_that_leads_out_of_the_directory_is_refused(tmp_path):
+    delivery = tmp_path / "delivery"
+    delivery.mkdir()
+    (delivery / "001.txt").write_text("Apple")
+    (delivery / "002.txt").symlink_to(delivery / "001.txt")
+    (tmp_path / "outside.txt").write_text("Secret")
+    (delivery / "003.txt").symlink_to(tmp_path / "outside.txt")
+    (tmp_path / "through").symlink_to(delivery)  # the directory named through a link: its files are still inside
+    for directory in (delivery, tmp_path / "through"):
+        refused = {entry.name: files.escaping_link(entry, str(directory), os.path.realpath(directory))
+                   for entry in os.scandir(directory)}
+        assert refused["001.txt"] is None and refused["002.txt"] is None
+        assert refused["003.txt"] == {"source": str(directory / "003.txt"),
+                                      "error": "a symbolic link to a file outside %s; refused" % directory}
 
 
 def test_an_atomic_write_leaves_no_temporary_file_and_clears_old_ones(tmp_path, monkeypatch):

@@ -5,8 +5,6 @@
 from __future__ import annotations
 
 import io
-import multiprocessing
-import os
 
 import pytest
 
@@ -89,93 +87,19 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
         render(path, max_pixels=1000)
 
 
-def test_plan_skips_non_images_and_our_own_outputs(tmp_path):
-    for name in ("001.tiff", "002.png", "README", "LICENSE"):
-        (tmp_path / name).write_bytes(b"x")
-    (tmp_path / "001.jpeg").write_bytes(b"x")
-    manifest = images.Manifest(str(tmp_path / "m.json"), {"s": 1}, print)
-    to_convert, current, not_images, failed = images.plan(str(tmp_path), str(tmp_path), ".jpeg", manifest)
-    assert [name for name, _src, _out in to_convert] == ["001.tiff", "002.png"]
-    assert sorted(os.path.basename(item["source"]) for item in not_images) == ["LICENSE", "README"]
-    assert current == [] and failed == []
+def test_a_thumbnail_is_a_small_jpeg_with_transparency_on_white(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10 ** 8)  # as a conversion in this process may have left it
+    report = images.thumbnail(str(save(tmp_path, Image.new("RGB", (600, 400), "red"), "a.jpeg")))
+    with Image.open(io.BytesIO(report)) as small:
+        assert (small.format, small.size) == ("JPEG", (150, 100))
+    see_through = save(tmp_path, Image.new("RGBA", (3000, 2000), (255, 0, 0, 0)), "b.tiff")
+    with Image.open(io.BytesIO(images.thumbnail(str(see_through), (300, 200), quality=70))) as preview:
+        assert preview.size == (300, 200) and min(preview.getpixel((150, 100))) > 245
 
 
-def test_plan_refuses_clashing_stems_and_escaping_links(tmp_path):
-    (tmp_path / "003.tiff").write_bytes(b"x")
-    (tmp_path / "003.png").write_bytes(b"x")
-    outside = tmp_path.parent / "outside.tiff"
-    outside.write_bytes(b"x")
-    (tmp_path / "004.tiff").symlink_to(outside)
-    manifest = images.Manifest(str(tmp_path / "m.json"), {}, print)
-    to_convert, _current, _not_images, failed = images.plan(str(tmp_path), str(tmp_path), ".jpeg", manifest)
-    assert to_convert == []
-    errors = {os.path.basename(item["source"]): item["error"] for item in failed}
-    assert "several sources" in errors["003.tiff"] and "several sources" in errors["003.png"]
-    assert "outside" in errors["004.tiff"]
-
-
-def test_manifest_marks_converted_images_current_until_source_or_settings_change(tmp_path):
-    source = save(tmp_path, Image.new("RGB", (300, 200)), "001.tiff")
-    output = str(tmp_path / "001.jpeg")
-    settings = {"size": list(SIZE), "quality": 90, "background": [255, 255, 255], "max_pixels": 10 ** 8}
-    result = images.convert_one((str(source), output, None, settings, False))
-    assert result["rewritten"] and result["thumbnail"] is None
-    manifest = images.Manifest(str(tmp_path / "m.json"), settings, print)
-    manifest.record("001.tiff", result)
-    manifest.save()
-    assert images.Manifest(str(tmp_path / "m.json"), settings, print).is_current("001.tiff", str(source), output)
-    assert not images.Manifest(str(tmp_path / "m.json"), dict(settings, quality=80), print).is_current("001.tiff", str(source), output)
-    os.utime(source, ns=(1, 1))
-    touched = images.Manifest(str(tmp_path / "m.json"), settings, print)
-    assert not touched.is_current("001.tiff", str(source), output)
-    again = images.convert_one((str(source), output, touched.previous_sha256("001.tiff"), settings, False))
-    assert not again["rewritten"]  # same picture: the output is left alone
-
-
-def test_a_picture_gets_the_mode_of_a_new_file_and_the_manifest_stays_private(tmp_path):
-    umask = os.umask(0o027)  # the module reads it when imported; the test sets another to tell the two apart
-    os.umask(umask)
-    source = save(tmp_path, Image.new("RGB", (300, 200)), "001.tiff")
-    settings = {"size": list(SIZE), "quality": 90, "background": [255, 255, 255], "max_pixels": 10 ** 8}
-    images.convert_one((str(source), str(tmp_path / "001.jpeg"), None, settings, False))
-    manifest = images.Manifest(str(tmp_path / "m.json"), settings, print)
-    manifest.save()
-    assert oct(os.stat(tmp_path / "001.jpeg").st_mode & 0o777) == oct(0o666 & ~umask)
-    assert oct(os.stat(tmp_path / "m.json").st_mode & 0o777) == oct(0o600)
-
-
-def test_a_conversion_for_an_import_makes_the_report_thumbnail_of_its_output(tmp_path):
-    source = save(tmp_path, Image.new("RGB", (3000, 2000), "red"), "001.tiff")
-    output = str(tmp_path / "001.jpeg")
-    settings = {"size": [600, 400], "quality": 90, "background": [255, 255, 255], "max_pixels": 10 ** 8}
-    result = images.convert_one((str(source), output, None, settings, True))
-    assert result["thumbnail"] == images.thumbnail(output)  # what the report would have made of the file
-    with Image.open(io.BytesIO(result["thumbnail"])) as thumbnail:
-        assert thumbnail.format == "JPEG" and thumbnail.size == (150, 100)
-
-
-def test_run_in_parallel_returns_every_result(tmp_path):
-    settings = {"size": list(SIZE), "quality": 90, "background": [255, 255, 255], "max_pixels": 10 ** 8}
-    jobs = []
-    for number in range(4):
-        source = save(tmp_path, Image.new("RGB", (300, 200), (number * 50, 0, 0)), "%d.tiff" % number)
-        jobs.append((str(source), str(tmp_path / ("%d.jpeg" % number)), None, settings, False))
-    jobs.append((str(tmp_path / "missing.tiff"), str(tmp_path / "missing.jpeg"), None, settings, False))
-    results = list(images.run(jobs, workers=2))
-    assert sorted(r["source"] for r in results) == sorted(job[0] for job in jobs)
-    assert [r for r in results if "error" in r][0]["source"].endswith("missing.tiff")
-
-
-def test_run_says_when_its_processes_are_forked_before_the_first_result(tmp_path):
-    settings = {"size": list(SIZE), "quality": 90, "background": [255, 255, 255], "max_pixels": 10 ** 8}
-    jobs = [(str(save(tmp_path, Image.new("RGB", (300, 200)), "%d.tiff" % number)),
-             str(tmp_path / ("%d.jpeg" % number)), None, settings, False) for number in range(4)]
-    children_when_forked = []
-    results = images.run(jobs, workers=2, forked=lambda: children_when_forked.append(
-        len(multiprocessing.active_children())))
-    next(results)
-    assert children_when_forked == [2]  # both conversion processes exist: a thread started now is not copied
-    assert len(list(results)) == 3
+def test_a_picture_that_cannot_be_read_has_no_thumbnail(tmp_path):
+    (tmp_path / "a.tiff").write_bytes(b"not a picture")
+    assert images.thumbnail(str(tmp_path / "a.tiff")) is None
 
 
 @pytest.mark.parametrize("orientation, stored_turned_by",
@@ -227,15 +151,3 @@ def test_a_missing_pillow_is_named_with_the_minimum(monkeypatch):
     message, traceback = images.pillow_problem()
     assert message.startswith("Failed to import the required Python library (Pillow >= %s)" % images.PILLOW_MIN_VERSION)
     assert "No module named 'PIL'" in traceback
-
-
-def test_only_a_conversion_process_yields_the_cpu(monkeypatch):
-    niced = []
-    monkeypatch.setattr(images.os, "nice", niced.append)
-    monkeypatch.setattr(images, "_WORKER_NICED", [])
-    images._yield_the_cpu()
-    assert niced == []  # the module's own process (one worker converts in it) keeps its priority
-    monkeypatch.setattr(images.multiprocessing, "parent_process", object)
-    images._yield_the_cpu()
-    images._yield_the_cpu()
-    assert niced == [images.WORKER_NICENESS]

@@ -31,6 +31,24 @@ def test_the_watchdog_cuts_each_request_at_its_own_deadline():
     assert late.expired.wait(2) and time.monotonic() - start >= 0.6
     assert not later.expired.is_set()
     assert later.expired.wait(2) and time.monotonic() - start >= 0.9
+    watchdog.stop()
+    assert not watchdog.is_alive()
+
+
+def test_the_watchdog_stops_at_once_even_with_a_request_still_watched():
+    watchdog = api._Watchdog()
+    waiting = api._Watch()
+    watchdog.watch(time.monotonic() + 3600, waiting)
+    start = time.monotonic()
+    watchdog.stop()
+    assert not watchdog.is_alive() and time.monotonic() - start < 1 and not waiting.expired.is_set()
+
+
+def test_closed_clients_leave_no_thread_behind():
+    before = threading.active_count()
+    for _delivery in range(20):  # one client per delivery: an inbox of many deliveries must not pile up threads
+        client("http://127.0.0.1:9/").close()
+    assert threading.active_count() == before
 
 
 # -- the client against local HTTP servers ---------------------------------------------------------------------

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -243,3 +245,12 @@ def test_without_mail_it_only_writes_the_summary_once_and_tells_no_one(run_modul
     assert '"supplier": "acme"' in summary_path.read_text()
     assert not run_module(import_alert, args)["changed"]
     assert relay.messages == [] and not os.path.exists(args["state_path"])
+
+
+def test_it_starts_without_the_libraries_of_the_import():
+    """It only mails: its start (a fresh Python, as Ansible runs it) imports no Pillow, ReportLab, requests or urllib3."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys; import %s; print(' '.join(sorted(sys.modules)))" % import_alert.__name__],
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)), capture_output=True, text=True, check=True)
+    heavy = {"PIL", "reportlab", "requests", "urllib3"} & {name.split(".")[0] for name in loaded.stdout.split()}
+    assert heavy == set()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from ansible_collections.fruitstore.health.plugins.modules import fleet_health_report
 
 NOW = 1_800_000_000.0
@@ -132,3 +134,13 @@ def test_what_is_not_the_interface_is_unknown_and_says_what_it_was(run_module, t
 def test_an_all_ok_fleet_says_so(run_module, tmp_path):
     result = run_module(fleet_health_report, {"hosts": [host("web1", stdout=answer())], "output_dir": str(tmp_path)})
     assert result["not_ok"] == [] and result["table"].startswith("Fleet health: 1 host, all OK, made ")
+
+
+def test_an_answer_that_says_version_1_but_is_not_fails_naming_the_host(run_module, tmp_path):
+    with pytest.raises(Exception) as failed:
+        run_module(fleet_health_report, {"hosts": [host("web1", stdout=answer()), host("web2", stdout='{"version": 1}')],
+                                         "output_dir": str(tmp_path)})
+    assert type(failed.value).__name__ == "AnsibleFailJson"
+    assert failed.value.args[0]["msg"] == ("The answer of the host web2 (hosts[].stdout) is not what "
+                                           "/usr/local/bin/health_check --json version 1 prints: it has no key 'time'")
+    assert not list(tmp_path.iterdir())

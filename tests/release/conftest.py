@@ -20,6 +20,12 @@ def galaxy(*args, env=None):
                           capture_output=True, text=True, check=True).stdout
 
 
+def ansible_doc(*args):
+    """What ansible-doc prints for the repository's collections."""
+    return subprocess.run(["ansible-doc"] + list(args), cwd=str(REPO), env=environment(), capture_output=True,
+                          text=True, check=True).stdout
+
+
 def offline(command):
     """command, run without a network where this machine allows it (root: a network namespace of its own with no
     interface but loopback), so that a judge that tried to reach the network would fail here, not pass by luck."""

@@ -3,14 +3,11 @@
 import collections
 import json
 import re
-import subprocess
 
 import pytest
 import yaml
 
-from tests.conftest import REPO
-from tests.integration.playbook import environment
-from tests.release.conftest import COLLECTIONS
+from tests.release.conftest import COLLECTIONS, ansible_doc
 
 # Every module of both collections, by its FQCN.
 MODULES = sorted("fruitstore.%s.%s" % (name, path.stem) for name, collection in COLLECTIONS.items()
@@ -18,11 +15,6 @@ MODULES = sorted("fruitstore.%s.%s" % (name, path.stem) for name, collection in 
 ROLES = ["fruitstore.catalog.supplier_import", "fruitstore.catalog.import_schedule", "fruitstore.health.health_monitor",
          "fruitstore.health.fleet_health"]
 TASK_KEYWORDS = {"name", "register", "delegate_to", "run_once", "check_mode", "when", "loop", "vars", "no_log", "become"}
-
-
-def ansible_doc(*args):
-    return subprocess.run(["ansible-doc"] + list(args), cwd=str(REPO), env=environment(), capture_output=True,
-                          text=True, check=True).stdout
 
 
 @pytest.mark.parametrize("fqcn", MODULES)

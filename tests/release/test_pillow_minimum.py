@@ -13,7 +13,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from tests.conftest import REPO
 from tests.integration.playbook import environment
-from tests.release.conftest import COLLECTION
+from tests.release.conftest import COLLECTION, ansible_doc
 from tools.generate_delivery import generate
 
 sys.path.insert(0, str(REPO / "collections"))
@@ -28,11 +28,6 @@ MAX_DIFFERENCE = 12
 
 # The import's modules: the converting ones are among them.
 MODULES = sorted(path.stem for path in (COLLECTION / "plugins/modules").glob("*.py"))
-
-
-def ansible_doc(*args):
-    return subprocess.run(["ansible-doc"] + list(args), cwd=str(REPO), env=environment(), capture_output=True,
-                          text=True, check=True).stdout
 
 
 def version(text):

@@ -36,7 +36,7 @@ def test_the_team_is_told_once_after_a_relay_that_was_down_and_again_once_after_
 
     state.write_bytes(b"\x00\xff not what import_alert writes")
     rebuilt = run(inventory)
-    assert "The alert state %s was damaged (it is not text (binary data)); it was set aside as" % state in \
+    assert "The alert state %s was damaged (it is not UTF-8 text); it was set aside as" % state in \
         " ".join(rebuilt.output.split()), rebuilt.output
     assert [subject(message) for message in mails_to(mail_server, OPS)] == [TOLD, TOLD]  # told once more, as new
     (aside,) = [name for name in os.listdir(state.parent) if name.startswith("alerts.json.damaged-")]

@@ -11,18 +11,20 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 
-from ansible_collections.fruitstore.catalog.plugins.module_utils import _files
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
+    StateError,
     ensure_parent,
     exclusive,
+    read_json_state,
+    set_aside,
     write_atomically,
 )
-from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import smtp_settings
+from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log import NotRecorded, NotSent, send_and_record
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed
 
 STATE_VERSION = 1
 
@@ -32,34 +34,20 @@ def now():
     return time.time()
 
 
-class AlertError(Exception):
-    """The alert mail could not be built, sent or recorded, or the state read; result is what the module returns."""
-
-    def __init__(self, message, result=None):
-        super().__init__(message)
-        self.result = result or {}
+class AlertError(Failed):
+    """The alert state cannot be read, set aside or written; result is what the module returns."""
 
 
-class DamagedState(Exception):
-    """The state file is not what this module writes; the text says how."""
-
-
-def parse_state(data):
-    """The open problems of a state file's bytes, {key: {text, since, mailed}}; DamagedState when it is not one."""
-    try:
-        state = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise DamagedState("it is not text (binary data)")
-    except ValueError as e:
-        raise DamagedState("it is not JSON (%s)" % e)
+def _problem(state):
+    """None when state is what this module writes, else how it is not."""
     if not isinstance(state, dict) or not isinstance(state.get("open"), dict):
-        raise DamagedState("it holds %s, not an object with 'open'" % _shape(state))
+        return "it holds %s, not an object with 'open'" % _shape(state)
     for key, problem in state["open"].items():
         if not (isinstance(problem, dict) and isinstance(problem.get("text"), str)
                 and all(isinstance(problem.get(field), (int, float)) and not isinstance(problem.get(field), bool)
                         for field in ("since", "mailed"))):
-            raise DamagedState("its problem %r is %s, not an object with text, since and mailed" % (key, _shape(problem)))
-    return state["open"]
+            return "its problem %r is %s, not an object with text, since and mailed" % (key, _shape(problem))
+    return None
 
 
 def _shape(value):
@@ -69,31 +57,13 @@ def _shape(value):
 
 
 def read_state(path):
-    """(open problems, None), or ({}, the cause) when the file is damaged; no file is no problem open."""
+    """(open problems {key: {text, since, mailed}}, None), or ({}, the cause) when the file is damaged; no file is no
+    problem open."""
     try:
-        data = _files.read_state(path)  # never through a link, never unbounded
-    except _files.StateError as e:
+        state = read_json_state(path, _problem)
+    except StateError as e:
         return {}, str(e)
-    if data is None:
-        return {}, None
-    try:
-        return parse_state(data), None
-    except DamagedState as e:
-        return {}, str(e)
-
-
-def set_aside(path, moment):
-    """Rename a damaged state file to <name>.damaged-<UTC time> (a free name) and return that name."""
-    base = "%s.damaged-%s" % (path, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(moment)))
-    aside, number = base, 1
-    while os.path.lexists(aside):
-        number += 1
-        aside = "%s-%d" % (base, number)
-    try:
-        os.rename(path, aside)
-    except OSError as e:
-        raise AlertError("The alert state %s is damaged and cannot be set aside: %s" % (path, e))
-    return aside
+    return (state or {"open": {}})["open"], None
 
 
 def write_state(path, open_problems):
@@ -164,50 +134,48 @@ def _when(moment):
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(moment))
 
 
-def notify(params, check_mode, warn):
-    """Tell the operations team what changed since the last mail, in one message, and record it once sent.
+def notify(run, mail, alerts, state_path, reminder_hours=24, subject_prefix="Supplier import"):
+    """Tell the operations team (mail: a MailSettings) what changed since the last mail, in one message, and record
+    it once sent; alerts: this run's problems ({key, text}).
 
-    Returns the module's result; raises AlertError (with the result so far) when the mail or the state failed."""
-    path = params["state_path"]
-    mail = params["mail"]
-    try:
-        relay = smtp_settings(mail)
-    except smtp.MailError as e:
-        raise AlertError("Cannot build the alert mail: %s" % e)
+    Returns the module's result; raises AlertError or NotSent/NotRecorded (with the result so far)."""
     # Two runs at once take turns: the second reads what the first recorded and has nothing left to send.
-    with exclusive(path, check_mode=check_mode, holder="another run of the import alerts"):
+    with exclusive(state_path, check_mode=run.check_mode, holder="another run of the import alerts"):
         moment = now()
-        known, damage = read_state(path)
+        known, damage = read_state(state_path)
         if damage:
-            if check_mode:
-                warn("The alert state %s is damaged (%s); a real run sets it aside and mails every open problem "
-                     "again, as new." % (path, damage))
+            if run.check_mode:
+                run.warn("The alert state %s is damaged (%s); a real run sets it aside and mails every open problem "
+                         "again, as new." % (state_path, damage))
             else:
-                aside = set_aside(path, moment)
-                warn("The alert state %s was damaged (%s); it was set aside as %s and is rebuilt: every open problem "
-                     "is mailed again, as new." % (path, damage, aside))
-        plan = Plan(params["alerts"], known, moment, params["reminder_hours"] * 3600)
+                try:
+                    aside = set_aside(state_path, moment)
+                except OSError as e:
+                    raise AlertError("The alert state %s is damaged and cannot be set aside: %s" % (state_path, e))
+                run.warn("The alert state %s was damaged (%s); it was set aside as %s and is rebuilt: every open "
+                         "problem is mailed again, as new." % (state_path, damage, aside))
+        plan = Plan(alerts, known, moment, reminder_hours * 3600)
         result = dict(changed=False, sent=False, new=plan.new, reminded=plan.reminded, recovered=plan.recovered,
                       open=len(plan.current), subject="", body="")
         if not plan.due:
-            if damage and not check_mode:
-                _record(path, {}, result)
+            if damage and not run.check_mode:
+                _record(state_path, {}, result)
             return result
-        result.update(subject=plan.subject(params["subject_prefix"]),
-                      body=plan.body(params["reminder_hours"], path))
+        result.update(subject=plan.subject(subject_prefix), body=plan.body(reminder_hours, state_path))
         try:
-            message = smtp.build_message(mail["sender"], mail["to"], result["subject"], result["body"])
+            message = smtp.build_message(mail.sender, mail.to, result["subject"], result["body"])
         except smtp.MailError as e:
             raise AlertError("Cannot build the alert mail: %s" % e, result)
-        result.update(changed=True, sent=True)
-        if check_mode:
-            return result
         try:
-            smtp.send(relay, message)
-        except smtp.MailError as e:
-            raise AlertError("The alert mail to %s was not sent: %s. Nothing was recorded; the next run tries again."
-                             % (", ".join(mail["to"]), e), dict(result, changed=False, sent=False))
-        _record(path, plan.after(), result)
+            send_and_record(run, mail.relay, message, lambda: write_state(state_path, plan.after()), "alert mail",
+                            state_path)
+        except NotSent as e:
+            e.result = dict(result, changed=False, sent=False)
+            raise
+        except NotRecorded as e:
+            e.result = dict(result, changed=True, sent=True)
+            raise
+        result.update(changed=True, sent=True)
     return result
 
 
@@ -215,6 +183,4 @@ def _record(path, open_problems, result):
     try:
         write_state(path, open_problems)
     except OSError as e:
-        raise AlertError("The alert mail was sent, but recording it in %s failed: %s; the next run mails its problems "
-                         "again." % (path, e) if result["sent"] else
-                         "Cannot rebuild the alert state %s: %s" % (path, e), result)
+        raise AlertError("Cannot rebuild the alert state %s: %s" % (path, e), result)

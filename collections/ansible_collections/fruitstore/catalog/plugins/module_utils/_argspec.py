@@ -57,3 +57,20 @@ def renamed_from(old_name, removed_in="2.0.0"):
     (Ansible warns whoever still uses it), as the option's documentation says in its aliases."""
     return dict(aliases=[old_name], deprecated_aliases=[
         dict(name=old_name, version=removed_in, collection_name="fruitstore.catalog")])
+
+
+def secret_values(argument_spec, params):
+    """The values of params that the spec marks no_log, suboptions included, as strings: what a module adds to its
+    no_log_values when it validates options of its own (an element of a list of dicts)."""
+    secrets = set()
+    for name, option in argument_spec.items():
+        value = params.get(name)
+        if value is None:
+            continue
+        if option.get("no_log"):
+            secrets.add(str(value))
+        elif option.get("options"):
+            for element in value if isinstance(value, list) else [value]:
+                if isinstance(element, dict):
+                    secrets |= secret_values(option["options"], element)
+    return secrets

@@ -25,6 +25,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
     read_state,
     set_aside,
 )
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import (
     CONFLICT,
     CREATE,
@@ -399,43 +400,49 @@ def _only_converted(images, products, problems, ready, descriptions_dir, deliver
     return [product for product in products if product["image_path"] in converted], problems
 
 
-def upload_delivery(module, images, workers, ready=None):
-    """Bring the delivery into the store as the module's upload options say (check mode: look only).
+class UploadFailed(Failed):
+    """The delivery cannot be brought into the store at all (the store or the journal cannot be read)."""
+
+
+def upload_delivery(run, paths, store, images, workers, restock="keep", ready=None):
+    """Bring the delivery (paths: a DeliveryPaths with descriptions_dir, journal and delivery_id) into the store
+    (store: a StoreSettings); run: a _settings.Run (check mode: look only). restock: what to do when a product is in
+    the store already (RESTOCK_CHOICES).
 
     images: the converted images, paired with the descriptions by file stem. When they are still being converted,
     ready(path) waits until the image at path is and tells whether it was (False: its conversion failed); what was
     not converted is then left out as if it had never been among images. Returns the result: changed,
     products, created, present, listed, pictures_restored, conflicts, errors, in_store, total_weight, fingerprint,
-    posts, and the diff when asked for. Fails the module only when the store cannot be read at all."""
-    params = module.params
-    if not os.path.isdir(params["descriptions_dir"]):
-        module.fail_json(msg="descriptions_dir %s is not a directory" % params["descriptions_dir"])
-    delivery_id = params["delivery_id"] or default_delivery_id(params["descriptions_dir"])
-    products, problems = read_delivery(params["descriptions_dir"], images, delivery_id)
+    posts, and the diff when asked for. Raises UploadFailed only when the store cannot be read at all."""
+    descriptions_dir = paths.descriptions_dir
+    if not os.path.isdir(descriptions_dir):
+        raise UploadFailed("descriptions_dir %s is not a directory" % descriptions_dir)
+    delivery_id = paths.delivery_id or default_delivery_id(descriptions_dir)
+    products, problems = read_delivery(descriptions_dir, images, delivery_id)
     workers = max(1, workers)
     try:
-        client = StoreClient(params, pool_size=workers)
+        client = StoreClient(store, pool_size=workers)
     except StoreError as e:
-        module.fail_json(msg=str(e))
+        raise UploadFailed(str(e))
     try:
         # Two imports of the same delivery wait for each other; the second then sees what the first did.
-        with exclusive(params["journal"], check_mode=module.check_mode):
+        with exclusive(paths.journal, check_mode=run.check_mode):
             try:
-                journal = UploadJournal(params["journal"], client.base, module.warn)
+                journal = UploadJournal(paths.journal, client.base, run.warn)
             except (OSError, ValueError) as e:
-                module.fail_json(msg="Cannot read the upload journal %s: %s" % (params["journal"], e))
-            store_products = _products_only(client.list_products(), module.warn)
-            plan(products, store_products, params["restock"])
+                raise UploadFailed("Cannot read the upload journal %s: %s" % (paths.journal, e))
+            store_products = _products_only(client.list_products(), run.warn)
+            plan(products, store_products, restock)
             _refuse_the_never_listed(products, journal)
             media_served = find_missing_pictures(client, products, store_products, workers)
-            if not module.check_mode:
+            if not run.check_mode:
                 import_products(client, journal, products, workers, media_served, ready)
                 if ready:
-                    products, problems = _only_converted(images, products, problems, ready,
-                                                         params["descriptions_dir"], delivery_id)
-                _check_listed(client, journal, products, module.warn)
+                    products, problems = _only_converted(images, products, problems, ready, descriptions_dir,
+                                                         delivery_id)
+                _check_listed(client, journal, products, run.warn)
     except (StoreError, OSError) as e:
-        module.fail_json(msg="Cannot import into the store: %s" % e)
+        raise UploadFailed("Cannot import into the store: %s" % e)
     finally:
         client.close()
 
@@ -445,8 +452,8 @@ def upload_delivery(module, images, workers, ready=None):
                                                                                   for p in products)
     result["delivery_id"] = delivery_id
     result["journal_posted"] = sum(1 for product in products if product["image_name"] in journal.posted)
-    if module._diff:
+    if run.diff:
         result["diff"] = _diff(store_products, created)
     for conflict in result["conflicts"]:
-        module.warn("%s: %s" % (conflict["source"], conflict["error"]))
+        run.warn("%s: %s" % (conflict["source"], conflict["error"]))
     return result

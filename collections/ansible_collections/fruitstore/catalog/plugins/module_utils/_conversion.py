@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -28,6 +29,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
     NEW_FILE_MODE,
     write_atomically,
 )
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed, SettingsError
 from ansible_collections.fruitstore.catalog.plugins.module_utils._images import (
     ConversionError,
     parse_colour,
@@ -211,7 +213,7 @@ def conversion_pool(workers):
     return multiprocessing.get_context("fork").Pool(processes=workers)
 
 
-def run(jobs, workers, pool=None, forked=None):
+def run_jobs(jobs, workers, pool=None, forked=None):
     """Convert jobs on `workers` processes, or on a shared conversion_pool; yield results as they finish, in any
     order. forked(), when given, is called before the first result, once no process is left to fork: from then on
     the caller may start threads."""
@@ -248,53 +250,73 @@ def conversion_argument_spec():
     return spec
 
 
-def _settings(module):
-    params = module.params
-    if len(params["size"]) != 2 or min(params["size"]) < 1:
-        module.fail_json(msg="size must be two positive numbers, width and height, not %s" % params["size"])
-    if not 1 <= params["quality"] <= 95:
-        module.fail_json(msg="quality must be between 1 and 95, not %d" % params["quality"])
-    try:
-        background = parse_colour(params["background"])
-    except ConversionError as e:
-        module.fail_json(msg="background: %s" % e)
-    return {"size": list(params["size"]), "quality": params["quality"], "background": list(background),
-            "max_pixels": params["max_pixels"]}
+class ConversionFailed(Failed):
+    """A directory's images cannot be converted at all (a folder missing, the manifest not writable)."""
 
 
-def _check_directories(module, images_dir, dest):
+@dataclasses.dataclass(frozen=True)
+class ConversionSettings:
+    """What a converted image is like: size (width, height), JPEG quality, the background an image's transparency
+    is flattened onto (RGB), and the most pixels a supplier's image may have."""
+
+    size: tuple = (600, 400)
+    quality: int = 85
+    background: tuple = (255, 255, 255)
+    max_pixels: int = 100000000
+
+    @classmethod
+    def from_options(cls, options):
+        """The settings of a module's options (conversion_settings_spec); raises SettingsError naming the option."""
+        if len(options["size"]) != 2 or min(options["size"]) < 1:
+            raise SettingsError("size must be two positive numbers, width and height, not %s" % options["size"])
+        if not 1 <= options["quality"] <= 95:
+            raise SettingsError("quality must be between 1 and 95, not %d" % options["quality"])
+        try:
+            background = parse_colour(options["background"])
+        except ConversionError as e:
+            raise SettingsError("background: %s" % e)
+        return cls(tuple(options["size"]), options["quality"], tuple(background), options["max_pixels"])
+
+    def recorded(self):
+        """The settings as the manifest records them and a conversion process receives them."""
+        return {"size": list(self.size), "quality": self.quality, "background": list(self.background),
+                "max_pixels": self.max_pixels}
+
+
+def _check_directories(run, images_dir, dest):
     if not os.path.isdir(images_dir):
-        module.fail_json(msg="images_dir %s is not a directory" % images_dir)
+        raise ConversionFailed("images_dir %s is not a directory" % images_dir)
     if not os.path.isdir(dest):
-        module.fail_json(msg="dest %s is not a directory" % dest)
-    if not module.check_mode and not os.access(dest, os.W_OK):
-        module.fail_json(msg="dest %s is not writable" % dest)
+        raise ConversionFailed("dest %s is not a directory" % dest)
+    if not run.check_mode and not os.access(dest, os.W_OK):
+        raise ConversionFailed("dest %s is not writable" % dest)
 
 
-def convert_directory(module, images_dir, workers, pool=None, follower=None):
-    """Convert the images of images_dir as the module's conversion options say (check mode: plan only), on `workers`
-    processes or on a shared conversion_pool of that many.
+def convert_directory(run, paths, settings, workers, pool=None, follower=None):
+    """Convert the images of paths.images_dir into paths.dest (by default beside them) as settings (a
+    ConversionSettings) say, on `workers` processes or on a shared conversion_pool of that many; run: a
+    _settings.Run (check mode: plan only).
 
     Returns the result: changed, images (every output, up to date or just written), converted, unchanged,
     not_images, errors (each a source and its cause; the module decides whether they fail it), workers, and
-    the diff when asked for. follower, when given, is told the plan (follower.planned(up-to-date outputs, outputs
-    to write)), follower.forked() once the conversion's processes are forked, and then each output as soon as it is
-    written, with its report thumbnail (follower.converted(output, thumbnail)), under the manifest's lock."""
-    params = module.params
-    dest = params["dest"] or images_dir
-    _check_directories(module, images_dir, dest)
-    settings = _settings(module)
-    manifest_path = params["manifest"] or os.path.join(dest, ".fruitstore-images.json")
+    the diff when asked for; raises ConversionFailed when the directory cannot be converted at all. follower, when
+    given, is told the plan (follower.planned(up-to-date outputs, outputs to write)), follower.forked() once the
+    conversion's processes are forked, and then each output as soon as it is written, with its report thumbnail
+    (follower.converted(output, thumbnail)), under the manifest's lock."""
+    images_dir = paths.images_dir
+    dest = paths.dest or images_dir
+    _check_directories(run, images_dir, dest)
+    manifest_path = paths.manifest or os.path.join(dest, ".fruitstore-images.json")
     try:
-        with exclusive(manifest_path, check_mode=module.check_mode):
-            return _convert(module, images_dir, dest, manifest_path, settings, workers, pool, follower)
+        with exclusive(manifest_path, check_mode=run.check_mode):
+            return _convert(run, images_dir, dest, manifest_path, paths.progress_log, settings.recorded(), workers,
+                            pool, follower)
     except OSError as e:
-        module.fail_json(msg="Cannot convert the images of %s: %s" % (images_dir, e))
+        raise ConversionFailed("Cannot convert the images of %s: %s" % (images_dir, e))
 
 
-def _convert(module, images_dir, dest, manifest_path, settings, workers, pool, follower=None):
-    params = module.params
-    manifest = Manifest(manifest_path, settings, module.warn)
+def _convert(run, images_dir, dest, manifest_path, progress_log, settings, workers, pool, follower=None):
+    manifest = Manifest(manifest_path, settings, run.warn)
     to_convert, current, not_images, errors = plan(images_dir, dest, manifest)
     if follower:
         follower.planned([item["output"] for item in current], [output for _name, _path, output in to_convert])
@@ -302,14 +324,14 @@ def _convert(module, images_dir, dest, manifest_path, settings, workers, pool, f
     converted = [{"source": path, "output": output} for _name, path, output in to_convert]
     outputs = [item["output"] for item in current] + [item["output"] for item in converted]
     changed = bool(to_convert)
-    if not module.check_mode and to_convert:
+    if not run.check_mode and to_convert:
         names = {path: name for name, path, _output in to_convert}
         jobs = [(path, output, manifest.previous_sha256(name), settings, follower is not None)
                 for name, path, output in to_convert]
         converted, changed = [], False
         outputs = [item["output"] for item in current]
-        progress = ProgressLog(params["progress_log"], len(jobs))
-        for result in run(jobs, workers, pool, follower and follower.forked):
+        progress = ProgressLog(progress_log, len(jobs))
+        for result in run_jobs(jobs, workers, pool, follower and follower.forked):
             progress.advance()
             if "error" in result:
                 errors.append(result)
@@ -324,14 +346,14 @@ def _convert(module, images_dir, dest, manifest_path, settings, workers, pool, f
         try:
             manifest.save()
         except OSError as e:
-            module.fail_json(msg="Cannot write the manifest %s: %s" % (manifest.path, e))
+            raise ConversionFailed("Cannot write the manifest %s: %s" % (manifest.path, e))
         converted.sort(key=lambda item: item["source"])
         errors.sort(key=lambda item: item["source"])
 
     outputs.sort()
     result = dict(changed=changed, images=outputs, converted=converted, unchanged=len(current),
                   not_images=not_images, errors=errors, workers=workers)
-    if module._diff:
+    if run.diff:
         result["diff"] = {"before": "".join(item["output"] + "\n" for item in current),
                           "after": "".join(path + "\n" for path in outputs),
                           "before_header": "%s (up to date)" % dest, "after_header": "%s (after conversion)" % dest}

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 
@@ -24,44 +25,20 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._catalog_sync i
     PRESENT,
     upload_delivery,
 )
-from ansible_collections.fruitstore.catalog.plugins.module_utils._conversion import convert_directory
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
-    exclusive,
-    read_bytes,
-    write_if_changed,
+from ansible_collections.fruitstore.catalog.plugins.module_utils._conversion import (
+    ConversionSettings,
+    convert_directory,
 )
-from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import (
-    checked_addresses,
-    mail_argument_spec,
-    smtp_settings,
-)
-from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log import SentLog
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import read_bytes, write_if_changed
+from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import MailSettings, mail_argument_spec
+from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log import NotRecorded, NotSent, SentLog
+from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import StoreSettings
 
 SUBJECT = "Upload Completed - Online Fruit Store"
 BODY = "All fruits are uploaded to our website successfully. A detailed list is attached to this email."
 ATTACHMENT = "processed.pdf"
 # ReportLab keeps state of the document being built in globals (fonts, counters): one PDF at a time per process.
 _RENDERING = threading.Lock()
-
-
-class DeliveryFailed(Exception):
-    """This delivery could not be imported (the store or the disk refused); the text says which and why."""
-
-
-class ForDelivery:
-    """The module as the import's helpers see it, for one delivery: that delivery's options, and a failure that ends
-    this delivery's import (DeliveryFailed) instead of the whole module, so that an inbox's other deliveries go on."""
-
-    def __init__(self, module, params, diff=False):
-        self._module = module
-        self.params = params
-        self._diff = diff
-
-    def fail_json(self, msg, **_result):
-        raise DeliveryFailed(msg)
-
-    def __getattr__(self, name):
-        return getattr(self._module, name)
 
 
 def workers_argument_spec():
@@ -77,26 +54,35 @@ def publish_argument_spec():
     return spec
 
 
-def checked_mail(settings):
-    """The mail settings with their addresses cleaned (a YAML folded scalar's newline) and checked, before anything is
-    imported; raises DeliveryFailed naming the option."""
-    if not settings:
-        return settings
-    try:
-        return checked_addresses(settings, "mail.")
-    except smtp.MailError as e:
-        raise DeliveryFailed("Cannot mail the report: %s" % e)
+@dataclasses.dataclass(frozen=True)
+class ImportSettings:
+    """How a delivery is imported: its images converted (conversion) on image_workers processes, uploaded into the
+    store (store) on upload_workers threads, restock for a product the store has already, and the report mailed
+    (mail; None: not mailed)."""
+
+    conversion: ConversionSettings
+    store: StoreSettings
+    mail: MailSettings | None = None
+    restock: str = "keep"
+    image_workers: int = 0
+    upload_workers: int = 4
+
+    @classmethod
+    def from_options(cls, options):
+        """The settings of a module's options (conversion, upload, publish and workers); raises SettingsError naming
+        the option that cannot be used."""
+        mail = MailSettings.from_options(options["mail"], "report mail") if options["mail"] else None
+        return cls(ConversionSettings.from_options(options), StoreSettings.from_options(options), mail,
+                   options["restock"], options["image_workers"], options["upload_workers"])
 
 
-def write_page(module, path, title, products):
+def write_page(run, path, title, products):
     """The page, when it differs; written in check mode too (marked a preview): it is how an import is previewed."""
-    data = to_bytes(page.render(path, title, products, preview=module.check_mode))
-    writer = ForDelivery(module, module.params)
-    writer.check_mode = False
-    return write_if_changed(writer, path, data, "delivery page")
+    data = to_bytes(page.render(path, title, products, preview=run.check_mode))
+    return write_if_changed(run, path, data, "delivery page", preview=True)
 
 
-def write_report(module, path, date, products, heading=None, thumbnails=None):
+def write_report(run, path, date, products, heading=None, thumbnails=None):
     """The PDF, rendered only when what it is made of changed (the key in its keywords); thumbnails: those of
     pictures made already (path -> JPEG)."""
     title = report.TITLE_FORMAT.format(date=report.parse_date(date))
@@ -108,7 +94,7 @@ def write_report(module, path, date, products, heading=None, thumbnails=None):
         return False
     with _RENDERING:
         data = report.render(title, brought, key, heading, listed, thumbnails)
-    return write_if_changed(module, path, data, "report", before)
+    return write_if_changed(run, path, data, "report", before)
 
 
 def mail_key(fingerprint, store_url, recipients):
@@ -116,9 +102,10 @@ def mail_key(fingerprint, store_url, recipients):
     return hashlib.sha256((fingerprint + store_url + ",".join(recipients)).encode()).hexdigest()
 
 
-def mail_once(module, settings, sent_log_path, key, brought, report_path, posted_now):
-    """Mail the report unless the sent-mail record has the key; two runs take turns on the record. When the record
-    was damaged, only a run that posted something (posted_now) mails: otherwise the mail may have gone out before.
+def mail_once(run, mail, sent_log_path, key, brought, report_path, posted_now):
+    """Mail the report (mail: a MailSettings) unless the sent-mail record has the key; two runs take turns on the
+    record. When the record was damaged, only a run that posted something (posted_now) mails: otherwise the mail may
+    have gone out before.
 
     Returns dict(sent, reason, message_id); with error when it could not be sent (the next run tries again)."""
     weight = sum(product["weight"] for product in brought)
@@ -128,33 +115,24 @@ def mail_once(module, settings, sent_log_path, key, brought, report_path, posted
         with open(report_path, "rb") as handle:
             attachments = [(ATTACHMENT, handle.read())]
     except OSError as e:
-        if not module.check_mode:
+        if not run.check_mode:
             return dict(sent=False, reason="not sent", error="Cannot attach the report %s: %s" % (report_path, e))
         attachments = []  # the report this check-mode run would have rendered
     try:
-        message = smtp.build_message(settings["sender"], settings["to"], SUBJECT, body, attachments)
-        relay = smtp_settings(settings)
+        message = smtp.build_message(mail.sender, mail.to, SUBJECT, body, attachments)
     except smtp.MailError as e:
         return dict(sent=False, reason="not sent", error="Cannot build the report mail: %s" % e)
-    with exclusive(sent_log_path, check_mode=module.check_mode):
-        sent_log = SentLog(sent_log_path, module.warn)
-        if key in sent_log:
-            return dict(sent=False, reason="already sent", message_id=sent_log.keys[key])
-        if sent_log.damaged and not posted_now:
-            return dict(sent=False, reason="not sent again: the sent-mail record was damaged, so whether it went out "
-                                           "cannot be told")
-        if not module.check_mode:
-            try:
-                smtp.send(relay, message)
-            except smtp.MailError as e:
-                return dict(sent=False, reason="not sent", error="The report mail to %s was not sent: %s" % (
-                    ", ".join(settings["to"]), e))
-            try:
-                sent_log.add(key, message["Message-ID"])
-            except OSError as e:
-                error = "The report mail was sent, but recording it in %s failed: %s" % (sent_log_path, e)
-                return dict(sent=True, reason="sent", error=error)
-    return dict(sent=True, reason="sent", message_id=message["Message-ID"])
+    try:
+        sent = SentLog.send_once(run, sent_log_path, key, mail.relay, message, "report mail",
+                                 unsure_sends=posted_now)
+    except NotSent as e:
+        return dict(sent=False, reason="not sent", error=str(e))
+    except NotRecorded as e:
+        return dict(sent=True, reason="sent", message_id=message["Message-ID"], error=str(e))
+    except OSError as e:  # the record's lock
+        return dict(sent=False, reason="not sent", error="Cannot lock the sent-mail record %s: %s"
+                    % (sent_log_path, e))
+    return dict(sent=sent["sent"], reason=sent["reason"], message_id=sent["message_id"])
 
 
 class UploadAlongside:
@@ -166,8 +144,8 @@ class UploadAlongside:
     It starts only once the conversion's processes are forked, never before: a fork copies the locks held by other
     threads as they are, and a worker would wait for ever for a lock the upload held at that moment."""
 
-    def __init__(self, module, workers):
-        self.module, self.workers = module, workers
+    def __init__(self, run, paths, settings):
+        self.run, self.paths, self.settings = run, paths, settings
         self.condition = threading.Condition()
         self.images, self.written, self.thumbnails = [], set(), {}
         self.over = self.abandoned = False
@@ -195,7 +173,8 @@ class UploadAlongside:
 
     def _upload(self):
         try:
-            self.outcome = upload_delivery(self.module, self.images, self.workers, ready=self.ready)
+            self.outcome = upload_delivery(self.run, self.paths, self.settings.store, self.images,
+                                           self.settings.upload_workers, self.settings.restock, ready=self.ready)
         except BaseException as e:  # raised again by result(), in the module's thread
             self.outcome = e
 
@@ -216,17 +195,17 @@ class UploadAlongside:
         return self.outcome
 
 
-def import_delivery(module, params, image_workers, upload_workers, heading=None, pool=None):
-    """Convert (on image_workers processes, or a shared conversion pool), upload, write the page and the report, mail
-    the report once, as params say (paths per delivery).
+def import_delivery(run, paths, settings, pool=None):
+    """Convert, upload, write the page and the report, mail the report once: the delivery at paths (a DeliveryPaths;
+    page_path, report_path or sent_log None to skip that step) as settings (an ImportSettings) say, the images
+    converted on a shared conversion pool when given.
 
-    params: the module's options for this delivery, with images_dir, descriptions_dir, manifest, journal, delivery_id,
-    page_path, page_title, report_path, sent_log (any of the last four None to skip that step). Returns the result;
-    raises DeliveryFailed when the delivery could not be looked at (the store or the disk refused)."""
-    view = ForDelivery(module, params, diff=module._diff)
-    upload = UploadAlongside(view, upload_workers)
+    Returns the result; raises Failed (ConversionFailed, UploadFailed, or a file that cannot be written) when the
+    delivery could not be looked at (the store or the disk refused)."""
+    upload = UploadAlongside(run, paths, settings)
     try:
-        conversion = convert_directory(view, params["images_dir"], image_workers, pool, follower=upload)
+        conversion = convert_directory(run, paths, settings.conversion, settings.image_workers, pool,
+                                       follower=upload)
     except BaseException:
         upload.finish(failed=True)
         raise
@@ -242,30 +221,30 @@ def import_delivery(module, params, image_workers, upload_workers, heading=None,
     brought = [p for p in products if p["action"] in (CREATE, PRESENT)]
 
     result["page"] = result["report"] = None
-    if params.get("page_path"):
-        if module.check_mode:  # no JPEG is written: the page shows a preview of the supplier's image instead
+    if paths.page_path:
+        if run.check_mode:  # no JPEG is written: the page shows a preview of the supplier's image instead
             sources = {item["output"]: item["source"] for item in conversion["converted"]}
             for product in products:
                 product["source_image"] = sources.get(product.get("image"))
-        changed = write_page(view, params["page_path"], params["page_title"], products)
+        changed = write_page(run, paths.page_path, paths.page_title, products)
         for product in products:
             product.pop("source_image", None)
-        result["page"] = dict(path=params["page_path"], changed=changed)
-        result["changed"] = result["changed"] or (changed and not module.check_mode)  # a preview changes nothing
-    if params.get("report_path"):
-        changed = write_report(view, params["report_path"], params["report_date"], products, heading,
+        result["page"] = dict(path=paths.page_path, changed=changed)
+        result["changed"] = result["changed"] or (changed and not run.check_mode)  # a preview changes nothing
+    if paths.report_path:
+        changed = write_report(run, paths.report_path, paths.report_date, products, paths.report_heading,
                                upload.thumbnails)
-        result["report"] = dict(path=params["report_path"], changed=changed)
+        result["report"] = dict(path=paths.report_path, changed=changed)
         result["changed"] = result["changed"] or changed
 
-    result["mail"] = _mail(view, params, result, brought)
+    result["mail"] = _mail(run, paths, settings, result, brought)
     result["changed"] = result["changed"] or result["mail"]["sent"]
     return result
 
 
-def _mail(module, params, result, brought):
-    settings = params.get("mail")
-    if not settings or not params.get("report_path"):
+def _mail(run, paths, settings, result, brought):
+    mail = settings.mail
+    if not mail or not paths.report_path:
         return dict(sent=False, reason="not asked for")
     if result["errors"] or result["conflicts"]:
         return dict(sent=False, reason="not yet: the run that imports the whole delivery sends it")
@@ -275,7 +254,6 @@ def _mail(module, params, result, brought):
     # that finds the delivery imported and no journal (deleted, or another control node) never mails it again.
     if not (result["created"] or result["journal_posted"]):
         return dict(sent=False, reason="no product of this delivery was posted from this host")
-    key = mail_key(result["fingerprint"], params["store_url"], settings["to"])
-    mailed = mail_once(module, settings, params["sent_log"], key, brought, params["report_path"],
-                       bool(result["created"]))
-    return dict(mailed, to=settings["to"], key=key)
+    key = mail_key(result["fingerprint"], settings.store.url, mail.to)
+    mailed = mail_once(run, mail, paths.sent_log, key, brought, paths.report_path, bool(result["created"]))
+    return dict(mailed, to=list(mail.to), key=key)

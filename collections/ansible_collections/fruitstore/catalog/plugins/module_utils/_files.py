@@ -16,6 +16,8 @@ import stat
 import tempfile
 import time
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed
+
 # Temporary files of write_atomically: hidden, so that no scan of a delivery counts one as a file of the supplier's,
 # and removed by the next write when a crash (or a full disk) left one behind.
 TEMPORARY_SUFFIX = ".fruitstore-tmp"
@@ -147,34 +149,44 @@ def read_state(path):
     return data
 
 
-def set_aside(path):
-    """Rename a damaged state file out of the way, kept for a person to read; returns its new name."""
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    aside = "%s.damaged-%s" % (path, stamp)
+def set_aside(path, moment=None):
+    """Rename a damaged state file out of the way, kept for a person to read, as <name>.damaged-<UTC time> (a free
+    name); returns its new name. moment: the time to name it by (seconds since the epoch; by default now)."""
+    stamp = datetime.datetime.fromtimestamp(time.time() if moment is None else moment, datetime.timezone.utc)
+    base = aside = "%s.damaged-%s" % (path, stamp.strftime("%Y%m%dT%H%M%SZ"))
+    number = 1
+    while os.path.lexists(aside):
+        number += 1
+        aside = "%s-%d" % (base, number)
     os.rename(path, aside)
     return aside
 
 
-def load_json_state(path, check, warn, what):
-    """The JSON value of a state file, or None when there is none or it is damaged.
-
-    check(value) returns None when the value has the right shape, else why not. A damaged file (not JSON, cut short,
-    binary, null, the wrong shape, a link) is named in a warning, set aside and treated as absent: the caller rebuilds
-    it from what the store and the disk say."""
+def read_json_state(path, check):
+    """The JSON value of a state file, None when there is none; StateError saying why when it is damaged (not JSON,
+    cut short, binary, null, a link, or of the wrong shape: check(value) returns None when the value has the right
+    shape, else why not)."""
+    data = read_state(path)
+    if data is None:
+        return None
     try:
-        data = read_state(path)
-        if data is None:
-            return None
-        try:
-            value = json.loads(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise StateError("it is not UTF-8 text")
-        except ValueError as e:
-            raise StateError("it is not valid JSON (%s)" % e)
-        problem = check(value)
-        if problem:
-            raise StateError(problem)
-        return value
+        value = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise StateError("it is not UTF-8 text")
+    except ValueError as e:
+        raise StateError("it is not valid JSON (%s)" % e)
+    problem = check(value)
+    if problem:
+        raise StateError(problem)
+    return value
+
+
+def load_json_state(path, check, warn, what):
+    """The JSON value of a state file (read_json_state), or None when there is none or it is damaged: a damaged file
+    is named in a warning, set aside and treated as absent, and the caller rebuilds it from what the store and the
+    disk say."""
+    try:
+        return read_json_state(path, check)
     except StateError as e:
         try:
             aside = "set aside as %s" % set_aside(path)
@@ -209,21 +221,37 @@ def read_bytes(path):
         return None
 
 
-def write_if_changed(module, path, data, what, before=None):
-    """Write data to path atomically when it differs from what is there (nothing in check mode); apply the
-    common file arguments (mode, owner ...). Returns whether the file changed or would change."""
+def write_if_changed(run, path, data, what, before=None, preview=False):
+    """Write data to path atomically when it differs from what is there, then apply the module's common file
+    arguments (mode, owner ...); run: a _settings.Run. In check mode nothing is written, unless preview: a file that
+    previews the import (the delivery's page) is written in check mode too. Returns whether the file changed or
+    would change; raises Failed naming the file (what) and the cause."""
     if before is None:
         before = read_bytes(path)
     changed = data != before
-    if changed and not module.check_mode:
+    if changed and (preview or not run.check_mode):
         try:
             handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
             with os.fdopen(handle, "wb") as output:
                 output.write(data)
-            module.atomic_move(temporary, path)
+            run.move(temporary, path)
         except OSError as e:
-            module.fail_json(msg="Cannot write the %s %s: %s" % (what, path, e))
+            raise Failed("Cannot write the %s %s: %s" % (what, path, e))
     if os.path.exists(path):
-        changed = module.set_fs_attributes_if_different(module.load_file_common_arguments(module.params, path=path),
-                                                        changed)
+        changed = run.file_attributes(path, changed)
     return changed
+
+
+def write_json_if_changed(run, path, value, what):
+    """Write value as JSON for machines (a run's summary) to path, with its directory, when it differs; nothing in
+    check mode. Returns whether it changed (would change); raises Failed naming the file (what) and the cause."""
+    data = (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+    if read_bytes(path) == data:
+        return False
+    if not run.check_mode:
+        try:
+            ensure_parent(path)
+            write_atomically(path, data)
+        except OSError as e:
+            raise Failed("Cannot write the %s %s: %s" % (what, path, e))
+    return True

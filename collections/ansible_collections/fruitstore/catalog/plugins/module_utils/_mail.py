@@ -4,17 +4,20 @@
 
 # PRIVATE to the fruitstore.catalog collection; not a public API.
 #
-# The mail settings of the modules that send mail: the option O(mail) (doc fragment fruitstore.catalog._mail), which
-# report_mail takes as options of its own, and what _smtp sends with. The standard library and _smtp only: import_alert,
-# which only mails, imports this and none of the import's libraries (Pillow, ReportLab, urllib3).
+# The mail settings of every module that mails: the option O(mail) (doc fragment fruitstore.catalog._mail), and
+# MailSettings, what main() builds of it once. The standard library and _smtp only: import_alert, which only mails,
+# imports this and none of the import's libraries (Pillow, ReportLab, urllib3).
 
 from __future__ import annotations
 
+import dataclasses
+
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import SettingsError
 
 
 def mail_options():
-    """The mail's settings (suboptions of O(mail)), named as report_mail names its options."""
+    """The mail's settings: the suboptions of O(mail)."""
     return dict(
         to=dict(type="list", elements="str", required=True),
         sender=dict(type="str", default="automation@example.com"),
@@ -29,20 +32,29 @@ def mail_options():
     )
 
 
-def mail_argument_spec():
+def mail_argument_spec(required=False):
     """The option O(mail) (doc fragment fruitstore.catalog._mail)."""
-    return dict(mail=dict(type="dict", options=mail_options(), required_together=[("username", "password")]))
+    return dict(mail=dict(type="dict", required=required, options=mail_options(),
+                          required_together=[("username", "password")]))
 
 
-def checked_addresses(settings, prefix=""):
-    """The settings with their addresses cleaned (a YAML folded scalar's newline) and checked; raises smtp.MailError
-    naming the option, prefix and its name (prefix "mail." for the suboptions of O(mail))."""
-    return dict(settings, to=[smtp.address(value, "option '%sto'" % prefix) for value in settings["to"]],
-                sender=smtp.address(settings["sender"], "option '%ssender'" % prefix))
+@dataclasses.dataclass(frozen=True)
+class MailSettings:
+    """Who a mail goes to, who sends it, and the relay it goes through (an smtp.SMTPSettings, checked)."""
 
+    to: tuple
+    sender: str
+    relay: smtp.SMTPSettings
 
-def smtp_settings(settings):
-    """The relay the settings name, and how to reach it; raises smtp.MailError when one of them is wrong."""
-    return smtp.SMTPSettings(settings["host"], settings["port"], settings["security"], settings["username"],
-                             settings["password"], settings["timeout"], settings["validate_certs"],
-                             settings["ca_path"])
+    @classmethod
+    def from_options(cls, options, what="mail", prefix="mail."):
+        """The settings of O(mail) (options: its value), the addresses cleaned (a YAML folded scalar's newline) and
+        checked; raises SettingsError naming the mail (what) and the option (prefix and its name)."""
+        try:
+            return cls(tuple(smtp.address(value, "option '%sto'" % prefix) for value in options["to"]),
+                       smtp.address(options["sender"], "option '%ssender'" % prefix),
+                       smtp.SMTPSettings(options["host"], options["port"], options["security"], options["username"],
+                                         options["password"], options["timeout"], options["validate_certs"],
+                                         options["ca_path"]))
+        except smtp.MailError as e:
+            raise SettingsError("Cannot build the %s: %s" % (what, e))

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import heapq
 import json
@@ -60,6 +61,25 @@ def store_argument_spec():
         timeout=dict(type="float", default=30),
         retries=dict(type="int", default=3),
     ), required_together=[("url_username", "url_password")])
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreSettings:
+    """The store and how to reach it (the options of store_argument_spec). The secrets never appear in repr()."""
+
+    url: str
+    validate_certs: bool = True
+    ca_path: str | None = None
+    url_username: str | None = None
+    url_password: str | None = dataclasses.field(default=None, repr=False)
+    api_token: str | None = dataclasses.field(default=None, repr=False)
+    timeout: float = 30.0
+    retries: int = 3
+
+    @classmethod
+    def from_options(cls, options):
+        return cls(options["store_url"], options["validate_certs"], options["ca_path"], options["url_username"],
+                   options["url_password"], options["api_token"], options["timeout"], options["retries"])
 
 
 # A request to the store has a deadline, retries included: urllib3's timeouts are per read, so a store that answers a
@@ -272,12 +292,13 @@ class StoreClient:
     """One keep-alive pool of connections to the store, shared by a bounded pool of threads (urllib3's PoolManager
     is thread-safe)."""
 
-    def __init__(self, params, pool_size=4, backoff=0.5):
+    def __init__(self, settings, pool_size=4, backoff=0.5):
+        """settings: a StoreSettings; raises StoreError when they cannot be used."""
         if requests is None:
             raise StoreError("the Python library requests is required")
-        self.base, credentials = normalise_url(params["store_url"])
-        self.timeout = params["timeout"]
-        self.retries = max(0, params["retries"])
+        self.base, credentials = normalise_url(settings.url)
+        self.timeout = settings.timeout
+        self.retries = max(0, settings.retries)
         self.backoff = backoff
         # The base URL as requests sent it (host lower-cased, IDNA, path quoted); self.base stays as given: the
         # journal's key, and the URL of the messages.
@@ -285,21 +306,21 @@ class StoreClient:
         try:
             prepared.prepare_url(self.base, None)
         except requests.exceptions.RequestException as e:
-            raise StoreError("store_url '%s': %s" % (redact(params["store_url"]), e))
+            raise StoreError("store_url '%s': %s" % (redact(settings.url), e))
         self.sent_base = prepared.url
-        self.http = _pool_manager(self.sent_base, params["ca_path"] or params["validate_certs"], pool_size)
+        self.http = _pool_manager(self.sent_base, settings.ca_path or settings.validate_certs, pool_size)
         # Idempotent reads are retried by urllib3 itself; POSTs only through _post_with_read_back below (a failure
         # raised as urllib3 raises it when the retries are spent).
         self.read_retry = Retry(total=self.retries, backoff_factor=backoff, status_forcelist=(500, 502, 503, 504),
                                 allowed_methods=frozenset(("GET", "HEAD")), raise_on_status=False)
         self.post_retry = Retry(total=0, raise_on_status=False)
         self.headers = dict(default_headers())  # requests' User-Agent, Accept, Accept-Encoding and Connection
-        if params["api_token"]:
-            if "\n" in params["api_token"] or "\r" in params["api_token"]:
+        if settings.api_token:
+            if "\n" in settings.api_token or "\r" in settings.api_token:
                 raise StoreError("api_token must not contain a line break")
-            self.headers["Authorization"] = "Token %s" % params["api_token"]
+            self.headers["Authorization"] = "Token %s" % settings.api_token
         else:
-            login = ((params["url_username"], params["url_password"] or "") if params["url_username"]
+            login = ((settings.url_username, settings.url_password or "") if settings.url_username
                      else credentials or get_netrc_auth(self.sent_base))
             if login:
                 self.headers["Authorization"] = make_headers(basic_auth="%s:%s" % login)["authorization"]

@@ -387,10 +387,11 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _conversion as conversion
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
 from ansible_collections.fruitstore.catalog.plugins.module_utils._report import REPORTLAB_IMPORT_ERROR
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import DeliveryPaths, Failed, Run
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 
 
 def main():
@@ -407,24 +408,25 @@ def main():
     spec = sync.upload_argument_spec().merge(conversion.conversion_argument_spec()).merge(
         delivery.publish_argument_spec()).merge(delivery.workers_argument_spec())
     module = spec.merge(options).module(supports_check_mode=True, required_by={"mail": "report_path"})
+    params = module.params
     images.require_pillow(module)
     for library, error in (("requests", REQUESTS_IMPORT_ERROR),
-                           ("reportlab", REPORTLAB_IMPORT_ERROR if module.params["report_path"] else None)):
+                           ("reportlab", REPORTLAB_IMPORT_ERROR if params["report_path"] else None)):
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
     try:
-        params = dict(module.params, mail=delivery.checked_mail(module.params["mail"]))
-        result = delivery.import_delivery(module, params, params["image_workers"], params["upload_workers"],
-                                          heading=params["report_heading"])
-    except delivery.DeliveryFailed as e:
-        module.fail_json(msg=str(e))
+        settings = delivery.ImportSettings.from_options(params)
+        result = delivery.import_delivery(Run.of(module), DeliveryPaths.from_options(params), settings)
+    except Failed as e:
+        module.fail_json(msg=str(e), **e.result)
     del result["in_store"]  # in RV(products); not sent through Ansible twice
     if params["return_products"] == "never" or (params["return_products"] == "changed" and not result["changed"]):
         del result["products"]
     left_out = result["errors"] + result["conflicts"]
     if params["fail_on_item_errors"]:
         if left_out:
-            module.fail_json(msg=errors_message(left_out, "items of the delivery could not be imported"), **displayable(result))
+            module.fail_json(msg=errors_message(left_out, "items of the delivery could not be imported"),
+                             **displayable(result))
         if result["mail"].get("error"):
             module.fail_json(msg=displayable(result["mail"]["error"]), **displayable(result))
     module.exit_json(**displayable(result))

@@ -78,6 +78,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery_page as page
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import write_if_changed
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import product_options
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed, Run
 
 
 def main():
@@ -93,7 +94,10 @@ def main():
     )
     path = module.params["path"]
     data = to_bytes(page.render(path, module.params["title"], module.params["products"], module.params["preview"]))
-    changed = write_if_changed(module, path, data, "delivery page")
+    try:
+        changed = write_if_changed(Run.of(module), path, data, "delivery page")
+    except Failed as e:
+        module.fail_json(msg=str(e))
     module.exit_json(changed=changed, path=path)
 
 

@@ -146,8 +146,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _conversion as conversion
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import renamed_from
-from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
+from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import DeliveryPaths, Failed, Run
 
 
 def main():
@@ -158,9 +159,15 @@ def main():
     )
     argument_spec.update(conversion.conversion_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
     images.require_pillow(module)
-    result = conversion.convert_directory(module, module.params["images_dir"], module.params["image_workers"])
-    if result["errors"] and module.params["fail_on_item_errors"]:
+    try:
+        settings = conversion.ConversionSettings.from_options(params)
+        result = conversion.convert_directory(Run.of(module), DeliveryPaths.from_options(params), settings,
+                                              params["image_workers"])
+    except Failed as e:
+        module.fail_json(msg=str(e))
+    if result["errors"] and params["fail_on_item_errors"]:
         module.fail_json(msg=errors_message(result["errors"], "images could not be converted"), **displayable(result))
     module.exit_json(**displayable(result))
 

@@ -77,11 +77,15 @@ options:
     default: 24
   summary:
     description:
-      - The run's summary for machines, written as JSON to O(summary_path) in the same call, so that a run pays for one
-        module start, not three. Written with or without O(mail).
+      - The run's summary for machines, written as JSON to O(summary_path) in the same call. Written with or without
+        O(mail).
+      - Deprecated, to be removed in 2.0.0. M(fruitstore.catalog.inbox_import) writes the run's summary itself (its
+        O(fruitstore.catalog.inbox_import#module:summary_path)).
     type: dict
   summary_path:
-    description: Where O(summary) is written (atomically; its directory is created when missing).
+    description:
+      - Where O(summary) is written (atomically; its directory is created when missing).
+      - Deprecated, to be removed in 2.0.0, with O(summary).
     type: path
   subject_prefix:
     description: What the subject of every message begins with.
@@ -156,28 +160,12 @@ body:
   sample: "What the supplier import on ctl1 found needing a person.\n\nNew (1):\n  acme, delivery week-48: ..."
 """
 
-import json
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _alerts as alerts
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import ensure_parent, read_bytes, write_atomically
-from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import mail_argument_spec
-
-
-def _write_summary(module):
-    """Write the run's summary as JSON when it differs; return whether it changed (would change)."""
-    path, data = module.params["summary_path"], (json.dumps(module.params["summary"], indent=2, sort_keys=True)
-                                                 + "\n").encode()
-    if read_bytes(path) == data:
-        return False
-    if not module.check_mode:
-        try:
-            ensure_parent(path)
-            write_atomically(path, data)
-        except OSError as e:
-            module.fail_json(msg="Cannot write the run's summary %s: %s" % (path, e))
-    return True
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import write_json_if_changed
+from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import MailSettings, mail_argument_spec
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed, Run, SettingsError
 
 
 def main():
@@ -189,24 +177,29 @@ def main():
         state_path=dict(type="path", default="~/.local/state/fruitstore/import-alerts.json"),
         reminder_hours=dict(type="float", default=24),
         subject_prefix=dict(type="str", default="Supplier import"),
-        summary=dict(type="dict"),
-        summary_path=dict(type="path"),
+        # inbox_import writes the run's summary itself since 1.3.0.
+        summary=dict(type="dict", removed_in_version="2.0.0", removed_from_collection="fruitstore.catalog"),
+        summary_path=dict(type="path", removed_in_version="2.0.0", removed_from_collection="fruitstore.catalog"),
     )
     argument_spec.update(mail_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_together=[("summary", "summary_path")])
-    if module.params["reminder_hours"] <= 0:
-        module.fail_json(msg="reminder_hours must be more than 0, not %g" % module.params["reminder_hours"])
-    summary_changed = _write_summary(module) if module.params["summary_path"] else False
-    if not module.params["mail"]:
-        module.exit_json(changed=summary_changed, new=[], reminded=[], recovered=[], sent=False, subject="", body="",
-                         open=len(set(alert["key"] for alert in module.params["alerts"])))
+    params, run = module.params, Run.of(module)
     try:
-        result = alerts.notify(module.params, module.check_mode, module.warn)
-    except alerts.AlertError as e:
+        if params["reminder_hours"] <= 0:
+            raise SettingsError("reminder_hours must be more than 0, not %g" % params["reminder_hours"])
+        mail = MailSettings.from_options(params["mail"], "alert mail") if params["mail"] else None
+        summary_changed = write_json_if_changed(run, params["summary_path"], params["summary"], "run's summary") \
+            if params["summary_path"] else False
+        if mail is None:
+            module.exit_json(changed=summary_changed, new=[], reminded=[], recovered=[], sent=False, subject="",
+                             body="", open=len(set(alert["key"] for alert in params["alerts"])))
+        result = alerts.notify(run, mail, params["alerts"], params["state_path"], params["reminder_hours"],
+                               params["subject_prefix"])
+    except Failed as e:
         module.fail_json(msg=str(e), **e.result)
     except OSError as e:  # the lock: its directory cannot be made, or another run holds it too long
-        module.fail_json(msg="Cannot lock the alert state %s: %s" % (module.params["state_path"], e))
+        module.fail_json(msg="Cannot lock the alert state %s: %s" % (params["state_path"], e))
     result["changed"] = result["changed"] or summary_changed
     module.exit_json(**result)
 

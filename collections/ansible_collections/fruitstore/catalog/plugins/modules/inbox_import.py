@@ -92,6 +92,25 @@ options:
       - A delivery still not complete this long after its upload began needs a person (see RV(alerts)).
     type: int
     default: 86400
+  summary_path:
+    description:
+      - Where to write the run's summary for machines, as JSON (atomically, its directory created when missing, only
+        when it changed; not in check mode). It holds C(suppliers), one entry per supplier sorted by name (C(supplier),
+        C(inbox), the names of its deliveries C(imported), C(waiting) and C(failed), C(error) when its import could not
+        run, and C(deliveries) as in RV(deliveries)), and C(alerts) as in RV(alerts).
+      - Written also when a library the import needs is missing, every supplier then with its C(error).
+    type: path
+    version_added: 1.3.0
+  store_url:
+    description:
+      - Base URL of the store, for example V(http://localhost/) or V(https://store.example.com/).
+      - The API is expected at C(fruits/) and C(upload/) below it, media at C(media/images/).
+      - Required with O(inbox). With O(suppliers), each element may name its own store; an element that does not
+        takes this one, and an element with neither cannot run.
+      - A proxy from the environment and credentials from C(~/.netrc) are used as
+        M(fruitstore.catalog.delivery_import) uses them.
+    type: str
+    required: false
 requirements:
   - Pillow >= 11.0.0
   - requests
@@ -270,197 +289,85 @@ suppliers:
        alerts: [{key: beta, text: "beta: the import did not run: inbox /srv/inbox/beta is not a directory"}]}
 """
 
-import concurrent.futures
-import os
-import time
-import traceback
-
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
-from ansible_collections.fruitstore.catalog.plugins.module_utils import _conversion as conversion
-from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _inbox as inbox
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _suppliers as suppliers
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable, write_json_if_changed
 from ansible_collections.fruitstore.catalog.plugins.module_utils._report import REPORTLAB_IMPORT_ERROR
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed, Run
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
-
-# Options that belong to one inbox: an element of O(suppliers) never inherits them from the call.
-PER_INBOX = ("inbox", "supplier", "archive")
 
 
-def _delivery_options(params, found, check_mode):
-    """The options of delivery_import for one delivery of the inbox: its files, its identity, its outputs."""
-    state = os.path.join(found.path, ".fruitstore")
-    return dict(
-        params, images_dir=os.path.join(found.path, "images"),
-        descriptions_dir=os.path.join(found.path, "descriptions"), dest=None,
-        manifest=os.path.join(state, "images.json"),
-        progress_log=None if check_mode else os.path.join(state, "progress.log"),
-        journal=os.path.join(state, "uploads.jsonl"), delivery_id="%s/%s" % (params["supplier"], found.name),
-        page_path=os.path.join(found.path, "delivery.html"),
-        page_title="Supplier %s, delivery %s" % (params["supplier"], found.name),
-        report_path=os.path.join(found.path, "processed.pdf"), sent_log=os.path.join(state, "sent-mail.json"))
+def _missing_library():
+    """(message, traceback) of the first library the import needs and cannot import, else None."""
+    problem = images.pillow_problem()
+    if problem:
+        return problem
+    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("reportlab", REPORTLAB_IMPORT_ERROR)):
+        if error:
+            return missing_required_lib(library), error
+    return None
 
 
-def _import(module, params, found, archive, pool):
-    params = _delivery_options(params, found, module.check_mode)
-    heading = "Supplier %s, delivery %s (received %s)" % (params["supplier"], found.name, found.received())
-    entry = dict(name=found.name, path=found.path)
-    try:
-        result = delivery.import_delivery(module, params, params["image_workers"], params["upload_workers"], heading,
-                                          pool)
-    except delivery.DeliveryFailed as e:
-        return dict(entry, state="failed", reason=str(e), problems=[{"source": found.path, "error": str(e)}]), False
-    problems = result["errors"] + result["conflicts"]
-    if result["mail"].get("error"):
-        problems.append({"source": params["report_path"], "error": result["mail"]["error"]})
-    entry.update(created=result["created"], present=len(result["present"]), listed=len(result["listed"]),
-                 pictures_restored=result["pictures_restored"], problems=problems,
-                 total_weight=result["total_weight"], mail=result["mail"]["reason"], posts=result["posts"])
-    if problems:
-        left_out = result["errors"] + result["conflicts"]
-        reason = "%d item(s) left out of the store" % len(left_out) if left_out else problems[-1]["error"]
-        return dict(entry, state="failed", reason=reason), result["changed"]
-    if not module.check_mode:
+def _planned(module, missing):
+    """(name, inbox, settings) of each element of O(suppliers), checked, in the order given; an element that cannot
+    run has the reason instead of settings."""
+    one_supplier = suppliers.inbox_argument_spec().merge(dict(inbox=dict(type="path", required=True),
+                                                              supplier=dict(type="str", required=True)))
+    validator = ArgumentSpecValidator(one_supplier.argument_spec, **one_supplier.rules)
+    planned = []
+    for number, given in enumerate(module.params["suppliers"]):
+        name, inbox_path = given.get("supplier") or "suppliers[%d]" % number, given.get("inbox")
         try:
-            entry["path"] = inbox.archive_delivery(found, archive)
-        except inbox.InboxError as e:
-            return dict(entry, state="failed", reason=str(e), problems=[{"source": found.path, "error": str(e)}]), True
-    return dict(entry, state="imported"), True
-
-
-def _options():
-    """The options of one supplier's import (all but suppliers and supplier_workers)."""
-    return sync.upload_settings_spec().merge(conversion.conversion_settings_spec()).merge(
-        delivery.publish_argument_spec()).merge(delivery.workers_argument_spec()).merge(dict(
-            inbox=dict(type="path"),
-            supplier=dict(type="str"),
-            archive=dict(type="path"),
-            settle_seconds=dict(type="int", default=120),
-            waiting_alert_seconds=dict(type="int", default=86400),
-            ready_marker=dict(type="str"),
-        ))
-
-
-def import_inbox(module, params, pool=None):
-    """Import every complete delivery of one supplier's inbox, oldest first (params: the options of one supplier).
-
-    Returns dict(changed, deliveries, archive, counts, alerts); raises InboxError when the inbox cannot be used."""
-    try:
-        params = dict(params, mail=delivery.checked_mail(params["mail"]))
-    except delivery.DeliveryFailed as e:
-        raise inbox.InboxError(str(e))
-    archive = params["archive"] or os.path.normpath(params["inbox"]) + "-archive"
-    ready_marker = params["ready_marker"]
-    if ready_marker and (os.sep in ready_marker or ready_marker in (".", "..")):
-        raise inbox.InboxError("ready_marker must be a file name, not a path: %s" % ready_marker)
-    found = inbox.find(params["inbox"], archive)
-    now, deliveries, changed = time.time(), [], False
-    for each in found:
-        reason = each.readiness(now, params["settle_seconds"], ready_marker)
-        if reason:
-            deliveries.append(dict(name=each.name, path=each.path, state="waiting", reason=reason,
-                                   waiting_seconds=int(now - each.oldest) if each.oldest else 0))
-            continue
-        entry, delivery_changed = _import(module, params, each, archive, pool)
-        deliveries.append(entry)
-        changed = changed or delivery_changed
-    return dict(changed=changed, deliveries=deliveries, archive=archive, counts=_counts(deliveries),
-                alerts=_alerts(params["supplier"], deliveries, params["waiting_alert_seconds"]))
-
-
-def _alerts(supplier, deliveries, waiting_alert_seconds):
-    alerts = []
-    for entry in deliveries:
-        where = "%s/%s" % (supplier, entry["name"])
-        for problem in entry.get("problems", []):
-            source = os.path.basename(problem["source"].rstrip(os.sep))
-            alerts.append(dict(key="%s/%s" % (where, source), text="%s, delivery %s: %s: %s" % (
-                supplier, entry["name"], source, problem["error"])))
-        if entry["state"] == "waiting" and entry["waiting_seconds"] > waiting_alert_seconds:
-            alerts.append(dict(key=where + "/waiting", text="%s, delivery %s: waiting for %d hours: %s" % (
-                supplier, entry["name"], entry["waiting_seconds"] // 3600, entry["reason"])))
-    return alerts
-
-
-def _counts(deliveries):
-    return {state: sum(1 for entry in deliveries if entry["state"] == state)
-            for state in ("imported", "waiting", "failed")}
-
-
-def _supplier_options(module, validator, given):
-    """One element of O(suppliers) over this call's options, checked as the module checks its own (validator);
-    returns the options, or raises InboxError saying what is wrong."""
-    inherited = {name: module.params[name] for name in validator.argument_spec if name not in PER_INBOX}
-    inherited.update(given)
-    checked = validator.validate(inherited)
-    module.no_log_values.update(checked._no_log_values)
-    if checked.error_messages:
-        raise inbox.InboxError("; ".join(checked.error_messages))
-    return checked.validated_parameters
-
-
-def import_suppliers(module, spec):
-    """Every supplier of O(suppliers), supplier_workers at a time, their images converted on one shared pool.
-
-    Returns one entry per supplier, in the order given: its name and inbox with what import_inbox returns, or msg
-    (and an alert) when its import could not run; the others go on."""
-    params = module.params
-    validator = ArgumentSpecValidator(spec.argument_spec, **spec.rules)
-
-    def one(number, given):
-        entry = dict(supplier=given.get("supplier") or "suppliers[%d]" % number, inbox=given.get("inbox"))
-        try:
-            options = _supplier_options(module, validator, given)
-            return dict(entry, **import_inbox(module, options, pool))
-        except inbox.InboxError as e:
-            msg = str(e)
-        except Exception as e:  # a bug: this supplier's import stops, the others' results are kept
-            msg = "the import stopped unexpectedly: %s" % "".join(traceback.format_exception_only(type(e), e)).strip()
-            module.warn(traceback.format_exc())
-        alert = dict(key=entry["supplier"], text="%s: the import did not run: %s" % (entry["supplier"], msg))
-        return dict(entry, failed=True, msg=msg, changed=False, deliveries=[], counts=_counts([]), alerts=[alert])
-
-    workers = conversion.process_count(params["image_workers"])
-    pool = conversion.conversion_pool(workers) if workers > 1 and not module.check_mode else None
-    try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=params["supplier_workers"]) as threads:
-            return list(threads.map(one, range(len(params["suppliers"])), params["suppliers"]))
-    finally:
-        if pool is not None:
-            pool.terminate()
+            options, secrets = suppliers.supplier_options(module.params, validator, given)
+            module.no_log_values.update(secrets)
+            planned.append((name, inbox_path, missing[0] if missing else suppliers.InboxSettings.from_options(options)))
+        except Failed as e:
+            planned.append((name, inbox_path, str(e)))
+    return planned
 
 
 def main():
-    spec = _options().merge(dict(
+    spec = suppliers.inbox_argument_spec().merge(dict(
         suppliers=dict(type="list", elements="dict"),
         supplier_workers=dict(type="int", default=5),
+        summary_path=dict(type="path"),
     ))
+    spec.argument_spec["store_url"] = dict(spec.argument_spec["store_url"], required=False)  # or each supplier's
     module = spec.module(supports_check_mode=True, required_one_of=[("inbox", "suppliers")],
                          mutually_exclusive=[("inbox", "suppliers"), ("supplier", "suppliers")],
-                         required_together=[("inbox", "supplier")])
-    images.require_pillow(module)
-    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("reportlab", REPORTLAB_IMPORT_ERROR)):
-        if error:
-            module.fail_json(msg=missing_required_lib(library), exception=error)
-    if module.params["suppliers"] is None:
+                         required_together=[("inbox", "supplier")], required_by={"inbox": "store_url"})
+    params, run = module.params, Run.of(module)
+    missing = _missing_library()
+    if params["suppliers"] is None:
+        if missing:
+            module.fail_json(msg=missing[0], exception=missing[1])
         try:
-            result = import_inbox(module, module.params)
-        except inbox.InboxError as e:
+            result = suppliers.import_inbox(run, suppliers.InboxSettings.from_options(params))
+            entries = [dict(supplier=params["supplier"], inbox=params["inbox"], **result)]
+        except (Failed, inbox.InboxError) as e:
             module.fail_json(msg=str(e))
-        module.exit_json(**displayable(result))
-    if module.params["supplier_workers"] < 1:
-        module.fail_json(msg="supplier_workers must be at least 1, not %d" % module.params["supplier_workers"])
-    one_supplier = _options().merge(dict(inbox=dict(type="path", required=True),
-                                         supplier=dict(type="str", required=True)))
-    suppliers = import_suppliers(module, one_supplier)
-    module.exit_json(**displayable(dict(
-        changed=any(entry["changed"] for entry in suppliers), suppliers=suppliers,
-        counts=_counts([delivery for entry in suppliers for delivery in entry["deliveries"]]),
-        alerts=[alert for entry in suppliers for alert in entry["alerts"]])))
+    else:
+        if params["supplier_workers"] < 1:
+            module.fail_json(msg="supplier_workers must be at least 1, not %d" % params["supplier_workers"])
+        entries = suppliers.import_suppliers(run, _planned(module, missing), params["supplier_workers"],
+                                             params["image_workers"], module.warn)
+        result = dict(changed=any(entry["changed"] for entry in entries), suppliers=entries,
+                      counts=suppliers.counts([d for entry in entries for d in entry["deliveries"]]),
+                      alerts=[alert for entry in entries for alert in entry["alerts"]])
+    if params["summary_path"]:
+        try:
+            summary_changed = write_json_if_changed(run, params["summary_path"], suppliers.run_summary(entries),
+                                                    "run's summary")
+        except Failed as e:
+            module.fail_json(msg=str(e), **displayable(result))
+        result["changed"] = result["changed"] or summary_changed
+    if missing:
+        module.fail_json(msg=missing[0], exception=missing[1], **displayable(result))
+    module.exit_json(**displayable(result))
 
 
 if __name__ == "__main__":

@@ -242,9 +242,10 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
 from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import renamed_from
-from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message, files_by_stem
-from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
+from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message, files_by_stem
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import DeliveryPaths, Failed, Run
+from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR, StoreSettings
 
 
 def main():
@@ -264,8 +265,12 @@ def main():
         if not os.path.isdir(params["converted_dir"]):
             module.fail_json(msg="converted_dir %s is not a directory" % params["converted_dir"])
         images = files_by_stem(params["converted_dir"], ".jpeg")[0].values()
-
-    result = sync.upload_delivery(module, images, params["upload_workers"])
+    try:
+        result = sync.upload_delivery(Run.of(module), DeliveryPaths.from_options(params),
+                                      StoreSettings.from_options(params), images, params["upload_workers"],
+                                      params["restock"])
+    except Failed as e:
+        module.fail_json(msg=str(e))
     left_out = result["errors"] + result["conflicts"]
     if left_out and params["fail_on_item_errors"]:
         module.fail_json(msg=errors_message(left_out, "products could not be imported"), **displayable(result))

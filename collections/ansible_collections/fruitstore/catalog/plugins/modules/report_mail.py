@@ -19,6 +19,7 @@ description:
     Two runs with the same O(sent_log) take turns (a lock beside it), so the same message is never sent twice even when
     they start at the same moment.
 extends_documentation_fragment:
+  - fruitstore.catalog._mail
   - fruitstore.catalog._attributes
 attributes:
   check_mode:
@@ -32,18 +33,6 @@ attributes:
     support: full
     details: Idempotent through O(sent_log); with O(force=true) every run sends.
 options:
-  to:
-    description:
-      - Recipients. White space around an address (the newline a YAML folded scalar ends with) is removed; an address
-        with a line break or another control character inside is refused.
-    type: list
-    elements: str
-    required: true
-    aliases: [recipients]
-  sender:
-    description: The C(From) address, cleaned and checked as O(to) is.
-    type: str
-    default: automation@example.com
   subject:
     description:
       - Subject of the message, one line. White space around it is removed; a line break or another control
@@ -70,42 +59,6 @@ options:
     elements: str
     default: []
     version_added: 1.2.0
-  host:
-    description: The SMTP relay.
-    type: str
-    default: localhost
-  port:
-    description: Port of the relay (25 for plain or STARTTLS, 587 for submission with STARTTLS, 465 for implicit TLS).
-    type: int
-    default: 25
-  security:
-    description:
-      - V(plain) sends without encryption, V(starttls) requires the relay to offer STARTTLS and fails otherwise,
-        V(tls) connects with TLS from the start.
-    type: str
-    choices: [plain, starttls, tls]
-    default: plain
-  username:
-    description: User name to log in to the relay with. Requires O(password).
-    type: str
-  password:
-    description: Password to log in to the relay with. Never logged.
-    type: str
-  validate_certs:
-    description: Verify the relay's certificate and host name. Only set to V(false) for a relay you trust.
-    type: bool
-    default: true
-  ca_path:
-    description: PEM file of the certificate authority that signed the relay's certificate.
-    type: path
-  timeout:
-    description:
-      - Seconds the whole exchange with the relay may take, over 0 and at most 3600. It is a deadline, not a wait per
-        read - name lookup, connection, TLS handshake, banner, EHLO, STARTTLS, login and the message all share it -
-        so however slowly the relay answers (a byte a second, or a banner that never ends), the module gives up at most
-        O(timeout) seconds after it began to connect and fails saying which step it was waiting for.
-    type: float
-    default: 20
   once_key:
     description:
       - What makes this message the same as an earlier one, for example a hash of the imported products.
@@ -119,6 +72,69 @@ options:
     description: Send even when O(sent_log) says this message was sent.
     type: bool
     default: false
+  to:
+    description:
+      - Deprecated, use O(mail.to). The recipients.
+      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
+        cannot be mixed with O(mail).
+    type: list
+    elements: str
+    aliases: [recipients]
+  sender:
+    description:
+      - Deprecated, use O(mail.sender).
+      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
+        cannot be mixed with O(mail).
+    type: str
+  host:
+    description:
+      - Deprecated, use O(mail.host).
+      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
+        cannot be mixed with O(mail).
+    type: str
+  port:
+    description:
+      - Deprecated, use O(mail.port).
+      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
+        cannot be mixed with O(mail).
+    type: int
+  security:
+    description:
+      - Deprecated, use O(mail.security).
+      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
+        cannot be mixed with O(mail).
+    type: str
+    choices: [plain, starttls, tls]
+  username:
+    description:
+      - Deprecated, use O(mail.username).
+      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
+        cannot be mixed with O(mail).
+    type: str
+  password:
+    description:
+      - Deprecated, use O(mail.password). Never logged.
+      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
+        cannot be mixed with O(mail).
+    type: str
+  validate_certs:
+    description:
+      - Deprecated, use O(mail.validate_certs).
+      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
+        cannot be mixed with O(mail).
+    type: bool
+  ca_path:
+    description:
+      - Deprecated, use O(mail.ca_path).
+      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
+        cannot be mixed with O(mail).
+    type: path
+  timeout:
+    description:
+      - Deprecated, use O(mail.timeout).
+      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
+        cannot be mixed with O(mail).
+    type: float
 requirements: []
 author:
   - Fruit Store Operations (@fruitstore-ops)
@@ -132,19 +148,21 @@ seealso:
 EXAMPLES = r"""
 - name: Mail the report to the supplier through the local relay
   fruitstore.catalog.report_mail:
-    to: [supplier@example.com]
+    mail:
+      to: [supplier@example.com]
     attachments: [/tmp/processed.pdf]
     total_weight: "{{ upload.total_weight }}"
   delegate_to: localhost
 
 - name: Mail through a real relay with STARTTLS and a login
   fruitstore.catalog.report_mail:
-    to: [orders@acme.example]
-    host: smtp.example.com
-    port: 587
-    security: starttls
-    username: automation@example.com
-    password: "{{ vault_smtp_password }}"
+    mail:
+      to: [orders@acme.example]
+      host: smtp.example.com
+      port: 587
+      security: starttls
+      username: automation@example.com
+      password: "{{ vault_smtp_password }}"
     attachments: [/tmp/processed.pdf]
   delegate_to: localhost
 """
@@ -179,12 +197,32 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fruitstore.catalog.plugins.module_utils import _mail as mail
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
-from ansible_collections.fruitstore.catalog.plugins.module_utils._files import exclusive
-from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log import SentLog
+from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import MailSettings, mail_argument_spec, mail_options
+from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log import NotRecorded, SentLog
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed, Run, SettingsError
 
 DEFAULT_BODY = "All fruits are uploaded to our website successfully. A detailed list is attached to this email."
+
+
+def _flat_options():
+    """The mail's settings as options of their own, as before O(mail): deprecated, without defaults (those of O(mail)
+    apply), so that Ansible warns whoever still gives one."""
+    options = {}
+    for name, option in mail_options().items():
+        option = {key: value for key, value in option.items() if key not in ("default", "required")}
+        options[name] = dict(option, removed_in_version="2.0.0", removed_from_collection="fruitstore.catalog")
+    options["to"]["aliases"] = ["recipients"]
+    return options
+
+
+def _mail_settings(params, flat):
+    """MailSettings of O(mail), else of the deprecated options of their own (O(to) and the others)."""
+    if params["mail"]:
+        return MailSettings.from_options(params["mail"], "report mail")
+    defaults = {name: option.get("default") for name, option in mail_options().items()}
+    given = {name: params[name] if params[name] is not None else defaults[name] for name in flat}
+    return MailSettings.from_options(given, "report mail", prefix="")
 
 
 def _body(params):
@@ -194,22 +232,21 @@ def _body(params):
     return body
 
 
-def _read_attachments(module):
+def _read_attachments(run, paths, names):
+    """(name, bytes) of each file to attach; raises Failed naming the one that cannot be read."""
+    if len(names) > len(paths):
+        raise SettingsError("attachment_names has %d names for %d attachments" % (len(names), len(paths)))
     attachments = []
-    names = module.params["attachment_names"]
-    if len(names) > len(module.params["attachments"]):
-        module.fail_json(msg="attachment_names has %d names for %d attachments" % (
-            len(names), len(module.params["attachments"])))
-    for number, path in enumerate(module.params["attachments"]):
-        if module.check_mode and not os.path.exists(path):
+    for number, path in enumerate(paths):
+        if run.check_mode and not os.path.exists(path):
             # An earlier task in the same check run would have written it.
-            module.warn("%s does not exist yet; it is left out of the message built in check mode" % path)
+            run.warn("%s does not exist yet; it is left out of the message built in check mode" % path)
             continue
         try:
             with open(path, "rb") as handle:
                 attachments.append((names[number] if number < len(names) else os.path.basename(path), handle.read()))
         except OSError as e:
-            module.fail_json(msg="Cannot attach %s: %s" % (path, e))
+            raise Failed("Cannot attach %s: %s" % (path, e))
     return attachments
 
 
@@ -221,9 +258,8 @@ def _content_key(recipients, subject, body, attachments):
 
 
 def main():
-    argument_spec = mail.mail_options()  # the suboptions of the other modules' option mail, as options of its own
-    argument_spec["to"]["aliases"] = ["recipients"]
-    argument_spec.update(
+    flat = _flat_options()
+    argument_spec = dict(
         subject=dict(type="str", default="Upload Completed - Online Fruit Store"),
         body=dict(type="str", default=DEFAULT_BODY),
         total_weight=dict(type="int"),
@@ -232,45 +268,35 @@ def main():
         once_key=dict(type="str", no_log=False),
         sent_log=dict(type="path", default="~/.local/state/fruitstore/sent-mail.json"),
         force=dict(type="bool", default=False),
+        **flat
     )
+    argument_spec.update(mail_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=[("username", "password")])
-    params = module.params
-    body = _body(params)
-    attachments = _read_attachments(module)
+                           required_one_of=[("mail", "to")], required_together=[("username", "password")],
+                           mutually_exclusive=[("mail", name) for name in flat])
+    params, run = module.params, Run.of(module)
     try:
-        # Header values cleaned (surrounding white space) and checked (no line breaks) here, so the error names the option.
-        params = dict(mail.checked_addresses(params), subject=smtp.header_value(params["subject"], "option 'subject'"))
-        message = smtp.build_message(params["sender"], params["to"], params["subject"], body, attachments)
-        settings = mail.smtp_settings(params)
-    except smtp.MailError as e:
-        module.fail_json(msg="Cannot build the report mail: %s" % e)
-    key = params["once_key"] or _content_key(params["to"], params["subject"], body, attachments)
-    # Two runs of the same import must not both find the key missing and both send.
-    with exclusive(params["sent_log"], check_mode=module.check_mode):
-        _send_once(module, message, settings, key)
-
-
-def _send_once(module, message, settings, key):
-    params = module.params
-    sent_log = SentLog(params["sent_log"], module.warn)
-    result = dict(changed=False, sent=False, recipients=params["to"], message_id=message["Message-ID"], key=key)
-    if key in sent_log and not params["force"]:
-        result["message_id"] = sent_log.keys[key]
-        module.exit_json(**result)
-    result.update(changed=True, sent=True)
-    if module.check_mode:
-        module.exit_json(**result)
-    try:
-        result["recipients"] = smtp.send(settings, message)
-    except smtp.MailError as e:
-        module.fail_json(msg="The report mail to %s was not sent: %s" % (", ".join(params["to"]), e))
-    try:
-        sent_log.add(key, message["Message-ID"])
-    except OSError as e:
-        module.fail_json(msg="The report mail was sent, but recording it in %s failed: %s" % (params["sent_log"], e),
-                         **result)
-    module.exit_json(**result)
+        mail = _mail_settings(params, flat)
+        body = _body(params)
+        attachments = _read_attachments(run, params["attachments"], params["attachment_names"])
+        try:
+            # Cleaned (surrounding white space) and checked (no line breaks) here, so that the error names the option.
+            subject = smtp.header_value(params["subject"], "option 'subject'")
+            message = smtp.build_message(mail.sender, mail.to, subject, body, attachments)
+        except smtp.MailError as e:
+            raise SettingsError("Cannot build the report mail: %s" % e)
+        key = params["once_key"] or _content_key(mail.to, subject, body, attachments)
+        sent = SentLog.send_once(run, params["sent_log"], key, mail.relay, message, "report mail",
+                                 force=params["force"])
+    except NotRecorded as e:
+        module.fail_json(msg=str(e), changed=True, sent=True, recipients=list(mail.to),
+                         message_id=message["Message-ID"], key=key)
+    except Failed as e:
+        module.fail_json(msg=str(e), **e.result)
+    except OSError as e:  # the record's lock
+        module.fail_json(msg="Cannot lock the sent-mail record %s: %s" % (params["sent_log"], e))
+    module.exit_json(changed=sent["sent"], sent=sent["sent"], recipients=sent["recipients"] or list(mail.to),
+                     message_id=sent["message_id"], key=key)
 
 
 if __name__ == "__main__":

@@ -103,6 +103,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _report as report
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import read_bytes, write_if_changed
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import product_options
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed, Run
 
 
 def _text(title, products):
@@ -136,7 +137,10 @@ def main():
         data = before  # made of the same products, pictures and date: nothing to render
     else:
         data = report.render(title, products, key)
-    changed = write_if_changed(module, path, data, "report", before)
+    try:
+        changed = write_if_changed(Run.of(module), path, data, "report", before)
+    except Failed as e:
+        module.fail_json(msg=str(e))
 
     result = dict(changed=changed, path=path, title=title, size=len(data),
                   total_weight=sum(p["weight"] for p in products))

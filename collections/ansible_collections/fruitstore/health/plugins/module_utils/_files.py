@@ -13,24 +13,26 @@ import os
 import tempfile
 
 
-def write_if_changed(module, path, data, what):
-    """Write data to path atomically when it differs from what is there (nothing in check mode); apply the
-    common file arguments (mode, owner ...). Returns whether the file changed or would change."""
+class WriteError(Exception):
+    """A file could not be written; the text names it and the cause."""
+
+
+def write_if_changed(path, data, what, check_mode=False, move=os.replace):
+    """Write data to path atomically when it differs from what is there (nothing in check mode), through a
+    temporary file that move(temporary, path) puts in place (the module's atomic_move). Returns whether the file
+    changed or would change; raises WriteError naming the file (what) and the cause."""
     try:
         with open(path, "rb") as handle:
             before = handle.read()
     except OSError:
         before = None
     changed = data != before
-    if changed and not module.check_mode:
+    if changed and not check_mode:
         try:
             handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
             with os.fdopen(handle, "wb") as output:
                 output.write(data)
-            module.atomic_move(temporary, path)
+            move(temporary, path)
         except OSError as e:
-            module.fail_json(msg="Cannot write the %s %s: %s" % (what, path, e))
-    if os.path.exists(path):
-        changed = module.set_fs_attributes_if_different(module.load_file_common_arguments(module.params, path=path),
-                                                        changed)
+            raise WriteError("Cannot write the %s %s: %s" % (what, path, e))
     return changed

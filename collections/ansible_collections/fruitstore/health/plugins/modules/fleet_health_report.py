@@ -235,7 +235,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
 
-from ansible_collections.fruitstore.health.plugins.module_utils._files import write_if_changed
+from ansible_collections.fruitstore.health.plugins.module_utils._files import WriteError, write_if_changed
 from ansible_collections.fruitstore.health.plugins.module_utils._fleet import FleetError, fleet_report
 
 
@@ -269,8 +269,13 @@ def main():
         except OSError as e:
             module.fail_json(msg="Cannot create the directory %s: %s" % (output_dir, e))
     if not module.check_mode or os.path.isdir(output_dir):
-        changed = write_if_changed(module, json_path, to_bytes(fleet.document), "fleet report")
-        changed = write_if_changed(module, html_path, to_bytes(fleet.page), "fleet page") or changed
+        try:
+            changed = write_if_changed(json_path, to_bytes(fleet.document), "fleet report", module.check_mode,
+                                       module.atomic_move)
+            changed = write_if_changed(html_path, to_bytes(fleet.page), "fleet page", module.check_mode,
+                                       module.atomic_move) or changed
+        except WriteError as e:
+            module.fail_json(msg=str(e))
     else:
         changed = True
     module.exit_json(changed=changed, table=fleet.table, hosts=fleet.rows, summary=fleet.summary, not_ok=fleet.not_ok,

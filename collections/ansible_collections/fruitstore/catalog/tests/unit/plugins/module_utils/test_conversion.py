@@ -100,7 +100,7 @@ def test_run_in_parallel_returns_every_result(tmp_path):
         source = save(tmp_path, Image.new("RGB", (300, 200), (number * 50, 0, 0)), "%d.tiff" % number)
         jobs.append((str(source), str(tmp_path / ("%d.jpeg" % number)), None, SETTINGS, False))
     jobs.append((str(tmp_path / "missing.tiff"), str(tmp_path / "missing.jpeg"), None, SETTINGS, False))
-    results = list(conversion.run(jobs, workers=2))
+    results = list(conversion.run_jobs(jobs, workers=2))
     assert sorted(r["source"] for r in results) == sorted(job[0] for job in jobs)
     assert [r for r in results if "error" in r][0]["source"].endswith("missing.tiff")
 
@@ -109,7 +109,7 @@ def test_run_says_when_its_processes_are_forked_before_the_first_result(tmp_path
     jobs = [(str(save(tmp_path, Image.new("RGB", (300, 200)), "%d.tiff" % number)),
              str(tmp_path / ("%d.jpeg" % number)), None, SETTINGS, False) for number in range(4)]
     children_when_forked = []
-    results = conversion.run(jobs, workers=2, forked=lambda: children_when_forked.append(
+    results = conversion.run_jobs(jobs, workers=2, forked=lambda: children_when_forked.append(
         len(multiprocessing.active_children())))
     next(results)
     assert children_when_forked == [2]  # both conversion processes exist: a thread started now is not copied

@@ -9,6 +9,12 @@ import threading
 import pytest
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
+from ansible_collections.fruitstore.catalog.plugins.module_utils._catalog_sync import UploadFailed
+from ansible_collections.fruitstore.catalog.plugins.module_utils._conversion import ConversionSettings
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import DeliveryPaths, Run
+from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import StoreSettings
+
+SETTINGS = delivery.ImportSettings(ConversionSettings(), StoreSettings("http://store.test/"))
 
 
 @pytest.fixture
@@ -16,7 +22,7 @@ def uploads(monkeypatch):
     """The upload_delivery calls of UploadAlongside: each (thread it ran on, images); it returns (path, ready?)."""
     calls = []
 
-    def upload_delivery(module, images, workers, ready):
+    def upload_delivery(run, paths, store, images, workers, restock, ready):
         calls.append((threading.current_thread(), images))
         return [(path, ready(path)) for path in images]
 
@@ -25,7 +31,7 @@ def uploads(monkeypatch):
 
 
 def test_the_upload_starts_once_the_processes_are_forked_and_waits_for_each_image(uploads):
-    alongside = delivery.UploadAlongside(None, 4)
+    alongside = delivery.UploadAlongside(Run(), DeliveryPaths(), SETTINGS)
     alongside.planned(["/d/001.jpeg"], ["/d/003.jpeg", "/d/002.jpeg"])
     assert alongside.thread is None  # no thread before the conversion's processes are forked
     alongside.forked()
@@ -38,7 +44,7 @@ def test_the_upload_starts_once_the_processes_are_forked_and_waits_for_each_imag
 
 
 def test_after_a_failed_conversion_nothing_more_is_taken(uploads):
-    alongside = delivery.UploadAlongside(None, 4)
+    alongside = delivery.UploadAlongside(Run(), DeliveryPaths(), SETTINGS)
     alongside.planned([], ["/d/001.jpeg", "/d/002.jpeg"])
     alongside.forked()
     alongside.converted("/d/001.jpeg")
@@ -47,7 +53,7 @@ def test_after_a_failed_conversion_nothing_more_is_taken(uploads):
 
 
 def test_with_nothing_to_convert_the_upload_runs_in_the_callers_thread(uploads):
-    alongside = delivery.UploadAlongside(None, 4)
+    alongside = delivery.UploadAlongside(Run(), DeliveryPaths(), SETTINGS)
     alongside.planned(["/d/001.jpeg"], [])
     alongside.finish()
     assert alongside.result() == [("/d/001.jpeg", True)]
@@ -55,14 +61,14 @@ def test_with_nothing_to_convert_the_upload_runs_in_the_callers_thread(uploads):
 
 
 def test_what_the_upload_raised_is_raised_by_result(monkeypatch):
-    def refused(module, images, workers, ready):
-        raise delivery.DeliveryFailed("the store refused")
+    def refused(run, paths, store, images, workers, restock, ready):
+        raise UploadFailed("the store refused")
 
     monkeypatch.setattr(delivery, "upload_delivery", refused)
-    alongside = delivery.UploadAlongside(None, 4)
+    alongside = delivery.UploadAlongside(Run(), DeliveryPaths(), SETTINGS)
     alongside.planned([], ["/d/001.jpeg"])
     alongside.forked()
     alongside.converted("/d/001.jpeg")
     alongside.finish()
-    with pytest.raises(delivery.DeliveryFailed, match="the store refused"):
+    with pytest.raises(UploadFailed, match="the store refused"):
         alongside.result()

@@ -127,7 +127,7 @@ def client(url, **params):
     settings = dict(store_url=url, timeout=5, retries=1, validate_certs=True, ca_path=None, url_username=None,
                     url_password=None, api_token=None)
     settings.update(params)
-    return api.StoreClient(settings, backoff=0.01)
+    return api.StoreClient(api.StoreSettings.from_options(settings), backoff=0.01)
 
 
 def test_requests_are_sent_with_the_headers_requests_sent(serve):

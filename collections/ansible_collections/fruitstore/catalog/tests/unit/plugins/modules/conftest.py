@@ -59,8 +59,8 @@ class FakeStore:
     products = []
     images = []
 
-    def __init__(self, params, pool_size=4):
-        self.base = params["store_url"]
+    def __init__(self, settings, pool_size=4):
+        self.base = settings.url
         self.posts = 0
 
     def list_products(self):

@@ -15,6 +15,8 @@ import pytest
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _alerts as alerts
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
+from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import MailSettings
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Run
 from ansible_collections.fruitstore.catalog.plugins.modules import import_alert
 
 from .conftest import AnsibleFailJson
@@ -64,11 +66,12 @@ def args(tmp_path):
             "mail": {"to": ["ops@example.com"], "host": "relay.example.com"}}
 
 
-def module_params(args, **options):
-    """The options as the module hands them to _alerts.notify, defaults filled in."""
-    mail = dict(to=["ops@example.com"], sender="automation@example.com", host="relay.example.com", port=25,
-                security="plain", username=None, password=None, timeout=20.0, validate_certs=True, ca_path=None)
-    return dict(args, reminder_hours=24.0, subject_prefix="Supplier import", mail=mail, **options)
+MAIL = MailSettings(("ops@example.com",), "automation@example.com", smtp.SMTPSettings("relay.example.com", 25))
+
+
+def notify(args, alerts_now, check_mode=False, warn=print):
+    """_alerts.notify as the module calls it, with these alerts and the defaults of its options."""
+    return alerts.notify(Run(check_mode=check_mode, warn=warn), MAIL, alerts_now, args["state_path"])
 
 
 def recorded(args):
@@ -182,22 +185,21 @@ def test_a_damaged_state_is_named_set_aside_and_rebuilt(clock, relay, args, cont
     os.makedirs(os.path.dirname(state))
     with open(state, "wb") as handle:
         handle.write(content)
-    params = module_params(args, alerts=[FIG])
     warnings = []
-    preview = alerts.notify(params, True, warnings.append)
+    preview = notify(args, [FIG], True, warnings.append)
     assert preview["new"] == [FIG["key"]] and relay.messages == []
     assert "The alert state %s is damaged" % state in warnings[0]
     with open(state, "rb") as handle:
         assert handle.read() == content  # check mode leaves it
 
-    result = alerts.notify(params, False, warnings.append)
+    result = notify(args, [FIG], False, warnings.append)
     aside = state + ".damaged-" + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(START))
     assert "The alert state %s was damaged" % state in warnings[1] and aside in warnings[1]
     with open(aside, "rb") as handle:
         assert handle.read() == content
     assert result["sent"] and result["new"] == [FIG["key"]] and len(relay.messages) == 1
     assert FIG["key"] in recorded(args)  # rebuilt
-    assert not alerts.notify(params, False, warnings.append)["sent"] and len(warnings) == 2
+    assert not notify(args, [FIG], False, warnings.append)["sent"] and len(warnings) == 2
 
 
 def test_two_runs_at_once_never_both_mail(clock, monkeypatch, args):
@@ -209,9 +211,8 @@ def test_two_runs_at_once_never_both_mail(clock, monkeypatch, args):
         return [message["To"]]
 
     monkeypatch.setattr(smtp, "send", slow_send)
-    params = module_params(args, alerts=[FIG])
     results = []
-    runs = [threading.Thread(target=lambda: results.append(alerts.notify(params, False, print))) for _run in range(2)]
+    runs = [threading.Thread(target=lambda: results.append(notify(args, [FIG]))) for _run in range(2)]
     for run in runs:
         run.start()
     for run in runs:

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 
 import pytest
@@ -18,6 +20,7 @@ Image = pytest.importorskip("PIL.Image")
 from ansible_collections.fruitstore.catalog.plugins.modules import inbox_import  # noqa: E402
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync  # noqa: E402
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _suppliers as suppliers  # noqa: E402
 
 from .conftest import AnsibleFailJson, FakeStore  # noqa: E402
 
@@ -79,19 +82,27 @@ def test_an_element_gets_the_call_options_it_does_not_set(run_module, store, inb
 
 
 def test_an_element_password_is_a_secret():
-    spec = inbox_import._options()
-    call_options = ArgumentSpecValidator(spec.argument_spec).validate({"store_url": "http://store.test/"})
-
-    class Module:  # the call's options, as AnsibleModule leaves them
-        params = call_options.validated_parameters
-        no_log_values = set()
-
-    options = inbox_import._supplier_options(Module, ArgumentSpecValidator(spec.argument_spec, **spec.rules), {
-        "supplier": "acme", "inbox": "/srv/acme", "url_password": "s3cret", "upload_workers": "8",
+    spec = suppliers.inbox_argument_spec()
+    call = ArgumentSpecValidator(spec.argument_spec).validate({"store_url": "http://store.test/"}).validated_parameters
+    options, secrets = suppliers.supplier_options(call, ArgumentSpecValidator(spec.argument_spec, **spec.rules), {
+        "supplier": "acme", "inbox": "/srv/acme", "url_username": "ops", "url_password": "s3cret", "upload_workers": "8",
         "mail": {"to": ["a@example.com"], "password": "relay-pass", "username": "u"}})
     assert options["store_url"] == "http://store.test/" and options["mail"]["port"] == 25
     assert options["upload_workers"] == 8 and options["quality"] == 85
-    assert {"s3cret", "relay-pass"} <= Module.no_log_values
+    assert secrets == {"s3cret", "relay-pass"}
+
+
+def test_the_store_is_named_per_supplier_and_the_summary_written(run_module, store, inboxes):
+    summary = inboxes / "state" / "summary.json"
+    result = run_module(inbox_import, dict(
+        suppliers=[{"supplier": "acme", "inbox": str(inboxes / "acme"), "store_url": "http://store.test/"},
+                   {"supplier": "beta", "inbox": str(inboxes / "beta")}],
+        size=[60, 40], settle_seconds=0, image_workers=2, summary_path=str(summary)))
+    written = json.loads(summary.read_text())
+    assert [row["supplier"] for row in written["suppliers"]] == ["acme", "beta"]
+    assert written["suppliers"][0]["imported"] == ["week-48"] and written["suppliers"][0]["error"] is None
+    assert "store_url" in written["suppliers"][1]["error"]  # beta names no store, and the call none either
+    assert written["alerts"] == result["alerts"] and [a["key"] for a in result["alerts"]] == ["beta"]
 
 
 def test_inbox_and_suppliers_together_are_refused(run_module, inboxes):
@@ -111,13 +122,9 @@ def test_suppliers_are_imported_at_the_same_time(run_module, store, inboxes, mon
         """Each supplier's uploads wait (10 s at most) until the other supplier has begun uploading too."""
         uploading, met, turn = set(), [], threading.Condition()
 
-        def __init__(self, params, pool_size=4):
-            super().__init__(params, pool_size)
-            self.supplier = params["delivery_id"].split("/")[0]
-
         def upload_image(self, path, image_name, sha256):
             with self.turn:
-                self.uploading.add(self.supplier)
+                self.uploading.add(os.path.relpath(path, str(inboxes)).split(os.sep)[0])
                 self.turn.notify_all()
                 self.met.append(self.turn.wait_for(lambda: len(self.uploading) == 2, timeout=10))
             super().upload_image(path, image_name, sha256)

@@ -41,7 +41,7 @@ def test_the_minimum_is_the_same_in_requirements_txt_and_every_module_doc():
     documented = {module: [r for r in docs["fruitstore.catalog." + module]["doc"].get("requirements", [])
                            if r.startswith("Pillow")] for module in MODULES}
     checking = {module for module in MODULES
-                if "require_pillow(module)" in (COLLECTION / "plugins/modules" / (module + ".py")).read_text()}
+                if "images.pillow_problem()" in (COLLECTION / "plugins/modules" / (module + ".py")).read_text()}
     assert checking == {"image_convert", "delivery_import", "inbox_import"}
     assert {module: found for module, found in documented.items() if found} == {
         module: ["Pillow >= " + MINIMUM] for module in checking}, "modules that convert document the minimum they check"

@@ -29,6 +29,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
     NEW_FILE_MODE,
     write_atomically,
 )
+from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import ArgumentSpec
 from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed, SettingsError
 from ansible_collections.fruitstore.catalog.plugins.module_utils._images import (
     ConversionError,
@@ -235,19 +236,18 @@ def run_jobs(jobs, workers, pool=None, forked=None):
 
 def conversion_settings_spec():
     """What a converted image is like (doc fragment fruitstore.catalog._conversion)."""
-    return dict(
+    return ArgumentSpec(dict(
         size=dict(type="list", elements="int", default=[600, 400]),
         quality=dict(type="int", default=85),
         background=dict(type="str", default="white"),
         max_pixels=dict(type="int", default=100000000),
-    )
+    ))
 
 
 def conversion_argument_spec():
     """The options of a module that converts one directory (doc fragments _conversion and _conversion_files)."""
-    spec = conversion_settings_spec()
-    spec.update(dest=dict(type="path"), manifest=dict(type="path"), progress_log=dict(type="path"))
-    return spec
+    return conversion_settings_spec().merge(dict(dest=dict(type="path"), manifest=dict(type="path"),
+                                                 progress_log=dict(type="path")))
 
 
 class ConversionFailed(Failed):

@@ -19,6 +19,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery_page as page
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _report as report
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
+from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import ArgumentSpec
 from ansible_collections.fruitstore.catalog.plugins.module_utils._catalog_sync import (
     CREATE,
     LISTED,
@@ -44,14 +45,12 @@ _RENDERING = threading.Lock()
 def workers_argument_spec():
     """How many processes convert and threads upload, for the modules that import whole deliveries (doc fragment
     _workers)."""
-    return dict(image_workers=dict(type="int", default=0), upload_workers=dict(type="int", default=4))
+    return ArgumentSpec(dict(image_workers=dict(type="int", default=0), upload_workers=dict(type="int", default=4)))
 
 
 def publish_argument_spec():
     """The report and mail options of the modules that publish a delivery (doc fragments _publish and _mail)."""
-    spec = mail_argument_spec()
-    spec.update(report_date=dict(type="str"))
-    return spec
+    return mail_argument_spec().merge(dict(report_date=dict(type="str")))
 
 
 @dataclasses.dataclass(frozen=True)

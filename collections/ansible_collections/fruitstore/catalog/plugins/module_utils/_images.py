@@ -62,13 +62,6 @@ def pillow_problem(version=None):
             % (version, platform.node(), sys.executable, PILLOW_MIN_VERSION, PILLOW_MIN_VERSION)), None
 
 
-def require_pillow(module):
-    """Fail the module, at its start, when Pillow is missing or older than PILLOW_MIN_VERSION."""
-    problem = pillow_problem()
-    if problem:
-        module.fail_json(msg=problem[0], exception=problem[1])
-
-
 class ConversionError(Exception):
     """An image could not be converted; the text names the cause."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
+from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import ArgumentSpec
 from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import SettingsError
 
 
@@ -34,8 +35,8 @@ def mail_options():
 
 def mail_argument_spec(required=False):
     """The option O(mail) (doc fragment fruitstore.catalog._mail)."""
-    return dict(mail=dict(type="dict", required=required, options=mail_options(),
-                          required_together=[("username", "password")]))
+    return ArgumentSpec(dict(mail=dict(type="dict", required=required, options=mail_options(),
+                                       required_together=[("username", "password")])))
 
 
 @dataclasses.dataclass(frozen=True)

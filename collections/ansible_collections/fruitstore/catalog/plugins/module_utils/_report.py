@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from xml.sax.saxutils import escape
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
+from ansible_collections.fruitstore.catalog.plugins.module_utils._deps import missing
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 
 try:
@@ -35,6 +36,12 @@ except ImportError:
     REPORTLAB_IMPORT_ERROR = traceback.format_exc()
 else:
     REPORTLAB_IMPORT_ERROR = None
+
+
+def reportlab_problem():
+    """None when ReportLab imported, else (message, traceback) for the module to fail with."""
+    return missing("reportlab", REPORTLAB_IMPORT_ERROR)
+
 
 TITLE_FORMAT = "Processed Update on {date}"
 # Bump when the layout changes, so that reports rendered by an older version are rendered again.

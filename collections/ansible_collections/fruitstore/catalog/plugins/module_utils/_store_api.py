@@ -27,6 +27,7 @@ import traceback
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import ArgumentSpec
+from ansible_collections.fruitstore.catalog.plugins.module_utils._deps import missing
 
 try:
     import requests
@@ -46,6 +47,11 @@ except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 else:
     REQUESTS_IMPORT_ERROR = None
+
+
+def requests_problem():
+    """None when requests imported, else (message, traceback) for the module to fail with."""
+    return missing("requests", REQUESTS_IMPORT_ERROR)
 
 
 def store_argument_spec():

@@ -381,17 +381,16 @@ posts:
   sample: 20
 """
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _conversion as conversion
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery as delivery
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
+from ansible_collections.fruitstore.catalog.plugins.module_utils._deps import require
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
-from ansible_collections.fruitstore.catalog.plugins.module_utils._report import REPORTLAB_IMPORT_ERROR
+from ansible_collections.fruitstore.catalog.plugins.module_utils._report import reportlab_problem
 from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import DeliveryPaths, Failed, Run
-from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
+from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import requests_problem
 
 
 def main():
@@ -409,11 +408,7 @@ def main():
         delivery.publish_argument_spec()).merge(delivery.workers_argument_spec())
     module = spec.merge(options).module(supports_check_mode=True, required_by={"mail": "report_path"})
     params = module.params
-    images.require_pillow(module)
-    for library, error in (("requests", REQUESTS_IMPORT_ERROR),
-                           ("reportlab", REPORTLAB_IMPORT_ERROR if params["report_path"] else None)):
-        if error:
-            module.fail_json(msg=missing_required_lib(library), exception=error)
+    require(module, images.pillow_problem(), requests_problem(), params["report_path"] and reportlab_problem())
     try:
         settings = delivery.ImportSettings.from_options(params)
         result = delivery.import_delivery(Run.of(module), DeliveryPaths.from_options(params), settings)

@@ -141,26 +141,23 @@ workers:
   sample: 2
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _conversion as conversion
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import renamed_from
+from ansible_collections.fruitstore.catalog.plugins.module_utils._deps import require
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message
 from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import DeliveryPaths, Failed, Run
 
 
 def main():
-    argument_spec = dict(
+    module = conversion.conversion_argument_spec().merge(dict(
         images_dir=dict(type="path", required=True, **renamed_from("src")),
         image_workers=dict(type="int", default=0, **renamed_from("workers")),
         fail_on_item_errors=dict(type="bool", default=True),
-    )
-    argument_spec.update(conversion.conversion_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    )).module(supports_check_mode=True)
     params = module.params
-    images.require_pillow(module)
+    require(module, images.pillow_problem())
     try:
         settings = conversion.ConversionSettings.from_options(params)
         result = conversion.convert_directory(Run.of(module), DeliveryPaths.from_options(params), settings,

@@ -160,8 +160,6 @@ body:
   sample: "What the supplier import on ctl1 found needing a person.\n\nNew (1):\n  acme, delivery week-48: ..."
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _alerts as alerts
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import write_json_if_changed
 from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import MailSettings, mail_argument_spec
@@ -169,7 +167,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._settings impor
 
 
 def main():
-    argument_spec = dict(
+    module = mail_argument_spec().merge(dict(
         alerts=dict(type="list", elements="dict", required=True, options=dict(
             key=dict(type="str", required=True, no_log=False),
             text=dict(type="str", required=True),
@@ -180,10 +178,7 @@ def main():
         # inbox_import writes the run's summary itself since 1.3.0.
         summary=dict(type="dict", removed_in_version="2.0.0", removed_from_collection="fruitstore.catalog"),
         summary_path=dict(type="path", removed_in_version="2.0.0", removed_from_collection="fruitstore.catalog"),
-    )
-    argument_spec.update(mail_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=[("summary", "summary_path")])
+    )).module(supports_check_mode=True, required_together=[("summary", "summary_path")])
     params, run = module.params, Run.of(module)
     try:
         if params["reminder_hours"] <= 0:

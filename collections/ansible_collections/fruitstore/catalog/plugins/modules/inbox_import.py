@@ -289,27 +289,16 @@ suppliers:
        alerts: [{key: beta, text: "beta: the import did not run: inbox /srv/inbox/beta is not a directory"}]}
 """
 
-from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _inbox as inbox
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _suppliers as suppliers
+from ansible_collections.fruitstore.catalog.plugins.module_utils._deps import first_problem
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable, write_json_if_changed
-from ansible_collections.fruitstore.catalog.plugins.module_utils._report import REPORTLAB_IMPORT_ERROR
+from ansible_collections.fruitstore.catalog.plugins.module_utils._report import reportlab_problem
 from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed, Run
-from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR
-
-
-def _missing_library():
-    """(message, traceback) of the first library the import needs and cannot import, else None."""
-    problem = images.pillow_problem()
-    if problem:
-        return problem
-    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("reportlab", REPORTLAB_IMPORT_ERROR)):
-        if error:
-            return missing_required_lib(library), error
-    return None
+from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import requests_problem
 
 
 def _planned(module, missing):
@@ -341,7 +330,7 @@ def main():
                          mutually_exclusive=[("inbox", "suppliers"), ("supplier", "suppliers")],
                          required_together=[("inbox", "supplier")], required_by={"inbox": "store_url"})
     params, run = module.params, Run.of(module)
-    missing = _missing_library()
+    missing = first_problem(images.pillow_problem(), requests_problem(), reportlab_problem())
     if params["suppliers"] is None:
         if missing:
             module.fail_json(msg=missing[0], exception=missing[1])

@@ -238,14 +238,13 @@ posts:
 
 import os
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
 from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import renamed_from
+from ansible_collections.fruitstore.catalog.plugins.module_utils._deps import require
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import errors_message, files_by_stem
 from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import DeliveryPaths, Failed, Run
-from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import REQUESTS_IMPORT_ERROR, StoreSettings
+from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import StoreSettings, requests_problem
 
 
 def main():
@@ -257,8 +256,7 @@ def main():
         fail_on_item_errors=dict(type="bool", default=True),
     )).module(supports_check_mode=True, required_one_of=[("images", "converted_dir")],
               mutually_exclusive=[("images", "converted_dir")])
-    if REQUESTS_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    require(module, requests_problem())
     params = module.params
     images = params["images"]
     if images is None:

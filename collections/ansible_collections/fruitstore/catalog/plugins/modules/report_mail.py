@@ -195,8 +195,6 @@ import hashlib
 import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
 from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import MailSettings, mail_argument_spec, mail_options
 from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log import NotRecorded, SentLog
@@ -259,7 +257,7 @@ def _content_key(recipients, subject, body, attachments):
 
 def main():
     flat = _flat_options()
-    argument_spec = dict(
+    module = mail_argument_spec().merge(dict(
         subject=dict(type="str", default="Upload Completed - Online Fruit Store"),
         body=dict(type="str", default=DEFAULT_BODY),
         total_weight=dict(type="int"),
@@ -269,11 +267,8 @@ def main():
         sent_log=dict(type="path", default="~/.local/state/fruitstore/sent-mail.json"),
         force=dict(type="bool", default=False),
         **flat
-    )
-    argument_spec.update(mail_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[("mail", "to")], required_together=[("username", "password")],
-                           mutually_exclusive=[("mail", name) for name in flat])
+    )).module(supports_check_mode=True, required_one_of=[("mail", "to")],
+              required_together=[("username", "password")], mutually_exclusive=[("mail", name) for name in flat])
     params, run = module.params, Run.of(module)
     try:
         mail = _mail_settings(params, flat)

@@ -98,9 +98,10 @@ size:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _report as report
+from ansible_collections.fruitstore.catalog.plugins.module_utils._deps import require
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import read_bytes, write_if_changed
 from ansible_collections.fruitstore.catalog.plugins.module_utils._products import product_options
 from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed, Run
@@ -120,8 +121,7 @@ def main():
         supports_check_mode=True,
         add_file_common_args=True,
     )
-    if report.REPORTLAB_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("reportlab"), exception=report.REPORTLAB_IMPORT_ERROR)
+    require(module, report.reportlab_problem())
     path = module.params["path"]
     products = [{key: product[key] for key in ("name", "weight", "image")} for product in module.params["products"]]
     try:

@@ -160,6 +160,17 @@ def test_the_same_delivery_twice_at_once_posts_each_product_once_and_mails_once(
     pictures_match(store, delivery)
 
 
+def test_a_store_url_written_three_ways_is_one_store_one_mail(store_factory, mail_server, tmp_path):
+    store = store_factory()
+    delivery = small_delivery(tmp_path / "supplier-data", B[:2], seed=3)
+    state = tmp_path / "state"
+    for url in (store.url + "/", store.url, store.url.upper()):  # http://127.0.0.1:<port>, slash and case aside
+        result = run_import(delivery, store, mail_server, store_url=url, import_state_dir=str(state))
+        assert result.returncode == 0, result.output
+    assert len(store.requests("POST /fruits/")) == 2 and len(mail_server.messages()) == 1
+    assert len(json.loads((state / "sent-mail.json").read_text())) == 1
+
+
 # Run in a directory of the test's own: a name that were executed would leave executed-* files there.
 NASTY = "{{ lookup('ansible.builtin.pipe', 'touch executed-a') }}$(touch executed-b)`touch executed-c`'\"{% raw %}"
 

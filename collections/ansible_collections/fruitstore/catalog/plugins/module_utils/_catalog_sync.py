@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -41,6 +42,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api impo
     file_sha256,
     same_product,
     store_argument_spec,
+    store_identity,
 )
 
 # What to do with a product whose name the store already lists from another delivery (a restock).
@@ -49,6 +51,15 @@ RESTOCK_CHOICES = ("keep", "add", "refuse")
 
 class ShapeError(ValueError):
     """A journal line that is JSON, but not an upload."""
+
+
+@functools.lru_cache(maxsize=None)
+def _written_identity(url):
+    """The store_identity of a URL a journal line holds (None when it names no store); each spelling worked out once."""
+    try:
+        return store_identity(url)
+    except StoreError:
+        return None
 
 
 class UploadJournal:
@@ -82,7 +93,7 @@ class UploadJournal:
                     if number == len(lines) - 1 and not data.endswith(b"\n") and not isinstance(e, ShapeError):
                         continue  # the last line, cut short by a crash while it was written
                     raise StateError("line %d: %s" % (number + 1, e))
-                if entry["store"] == store:
+                if self._same_store(entry["store"]):
                     self._note(entry["image_name"], entry["sha256"], entry.get("posted") is True,
                                entry.get("listed") is True)
         except (StateError, UnicodeDecodeError) as e:
@@ -90,6 +101,11 @@ class UploadJournal:
             warn("The upload journal %s is damaged: %s; set aside as %s, and rebuilt from what the store says." % (
                 path, e, aside))
             self.pending, self.posted, self.listed = set(), set(), set()
+
+    def _same_store(self, written):
+        """Whether a line's store is this journal's store (self.store, a store_identity), however the line spells it:
+        releases before 1.3.0 wrote the URL as given."""
+        return _written_identity(written) == self.store
 
     def _note(self, image_name, sha256, posted, listed=False):
         key = (image_name, sha256)
@@ -428,7 +444,7 @@ def upload_delivery(run, paths, store, images, workers, restock="keep", ready=No
         # Two imports of the same delivery wait for each other; the second then sees what the first did.
         with exclusive(paths.journal, check_mode=run.check_mode):
             try:
-                journal = UploadJournal(paths.journal, client.base, run.warn)
+                journal = UploadJournal(paths.journal, store_identity(store.url), run.warn)
             except (OSError, ValueError) as e:
                 raise UploadFailed("Cannot read the upload journal %s: %s" % (paths.journal, e))
             store_products = _products_only(client.list_products(), run.warn)

@@ -33,7 +33,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._conversion imp
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import read_bytes, write_if_changed
 from ansible_collections.fruitstore.catalog.plugins.module_utils._mail import MailSettings, mail_argument_spec
 from ansible_collections.fruitstore.catalog.plugins.module_utils._sent_log import NotRecorded, NotSent, SentLog
-from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import StoreSettings
+from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import StoreSettings, store_identity
 
 SUBJECT = "Upload Completed - Online Fruit Store"
 BODY = "All fruits are uploaded to our website successfully. A detailed list is attached to this email."
@@ -101,12 +101,13 @@ def mail_key(fingerprint, store_url, recipients):
     return hashlib.sha256((fingerprint + store_url + ",".join(recipients)).encode()).hexdigest()
 
 
-def mail_once(run, mail, sent_log_path, key, brought, report_path, posted_now):
+def mail_once(run, mail, sent_log_path, key, brought, report_path, posted_now, earlier_keys=()):
     """Mail the report (mail: a MailSettings) unless the sent-mail record has the key; two runs take turns on the
     record. When the record was damaged, only a run that posted something (posted_now) mails: otherwise the mail may
     have gone out before.
 
-    Returns dict(sent, reason, message_id); with error when it could not be sent (the next run tries again)."""
+    earlier_keys: the keys earlier releases recorded the same mail under. Returns dict(sent, reason, message_id); with
+    error when it could not be sent (the next run tries again)."""
     weight = sum(product["weight"] for product in brought)
     body = "%s\n\nUploaded by this delivery: %d products.\nTotal weight uploaded: {:,} lbs.\n".format(weight) % (
         BODY, len(brought))
@@ -123,7 +124,7 @@ def mail_once(run, mail, sent_log_path, key, brought, report_path, posted_now):
         return dict(sent=False, reason="not sent", error="Cannot build the report mail: %s" % e)
     try:
         sent = SentLog.send_once(run, sent_log_path, key, mail.relay, message, "report mail",
-                                 unsure_sends=posted_now)
+                                 unsure_sends=posted_now, earlier_keys=earlier_keys)
     except NotSent as e:
         return dict(sent=False, reason="not sent", error=str(e))
     except NotRecorded as e:
@@ -253,6 +254,9 @@ def _mail(run, paths, settings, result, brought):
     # that finds the delivery imported and no journal (deleted, or another control node) never mails it again.
     if not (result["created"] or result["journal_posted"]):
         return dict(sent=False, reason="no product of this delivery was posted from this host")
-    key = mail_key(result["fingerprint"], settings.store.url, mail.to)
-    mailed = mail_once(run, mail, paths.sent_log, key, brought, paths.report_path, bool(result["created"]))
+    key = mail_key(result["fingerprint"], store_identity(settings.store.url), mail.to)
+    # Releases before 1.3.0 keyed the record by the URL as given (with or without its trailing slash).
+    spelled = settings.store.url.rstrip("/")
+    earlier = [mail_key(result["fingerprint"], url, mail.to) for url in (spelled, spelled + "/")]
+    mailed = mail_once(run, mail, paths.sent_log, key, brought, paths.report_path, bool(result["created"]), earlier)
     return dict(mailed, to=list(mail.to), key=key)

@@ -70,16 +70,23 @@ class SentLog:
         write_atomically(self.path, json.dumps(self.keys, indent=1, sort_keys=True).encode())
 
     @classmethod
-    def send_once(cls, run, path, key, relay, message, what, force=False, unsure_sends=True):
+    def send_once(cls, run, path, key, relay, message, what, force=False, unsure_sends=True, earlier_keys=()):
         """Send message unless the record at path holds key (or force), and record it; two runs take turns.
 
         unsure_sends: whether to send when the record was damaged, so that whether the mail went out cannot be
-        told. Returns dict(sent, reason, message_id, recipients) (sent: would be sent, in check mode); raises
+        told. earlier_keys: keys an earlier release recorded the same message under; one found is recorded under key
+        too, once. Returns dict(sent, reason, message_id, recipients) (sent: would be sent, in check mode); raises
         NotSent or NotRecorded."""
         with exclusive(path, check_mode=run.check_mode):
             log = cls(path, run.warn)
-            if key in log and not force:
-                return dict(sent=False, reason="already sent", message_id=log.keys[key], recipients=None)
+            known = next((known for known in (key, *earlier_keys) if known in log), None)
+            if known and not force:
+                if known != key and not run.check_mode:
+                    try:
+                        log.add(key, log.keys[known])
+                    except OSError as e:
+                        run.warn("Cannot record the %s under its new key in %s: %s" % (what, path, e))
+                return dict(sent=False, reason="already sent", message_id=log.keys[known], recipients=None)
             if log.damaged and not unsure_sends:
                 return dict(sent=False, reason="not sent again: the sent-mail record was damaged, so whether it "
                                                "went out cannot be told", message_id=None, recipients=None)

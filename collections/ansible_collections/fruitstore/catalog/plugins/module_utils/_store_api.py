@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 import traceback
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils._argspec import ArgumentSpec
 from ansible_collections.fruitstore.catalog.plugins.module_utils._deps import missing
@@ -190,7 +190,7 @@ def redact(url):
 def normalise_url(url):
     """(base URL ending in '/', without credentials; (user, password) the URL carried, or None)."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise StoreError("store_url '%s' must be an absolute http:// or https:// URL, for example http://localhost/"
                          % redact(url))
     credentials = None
@@ -199,6 +199,28 @@ def normalise_url(url):
         parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
     url = parts.geturl()
     return (url if url.endswith("/") else url + "/"), credentials
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def store_identity(url):
+    """The store a URL names, however it is written: the scheme and host in lower case, a default port left out, no
+    credentials, the path ending in '/'. It keys what the import records of a store (the upload journal, the
+    sent-mail record), so that http://Store:80 and http://store/ are one store. Raises StoreError for a URL that
+    names no store."""
+    base, _credentials = normalise_url(url)
+    parts = urlsplit(base)
+    try:
+        port = parts.port
+    except ValueError as e:
+        raise StoreError("store_url '%s': %s" % (redact(url), e))
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address
+        host = "[%s]" % host
+    scheme = parts.scheme.lower()
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else "%s:%d" % (host, port)
+    return urlunsplit((scheme, netloc, parts.path, parts.query, ""))
 
 
 def file_sha256(path):

@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _catalog_sync as sync
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _store_api as api
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import StoreError, StoreUnreachable
 
 
@@ -193,3 +196,11 @@ def test_a_lost_picture_is_uploaded_again_and_its_product_not_posted(tmp_path):
                          media_served=True)
     assert sorted(client.images) == ["A.jpeg", "B.jpeg"] and client.created == []
     assert [item["action"] for item in items] == [sync.PRESENT, sync.PRESENT]
+
+
+def test_the_journal_knows_its_store_however_a_line_spells_it(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    path.write_text(json.dumps({"store": "HTTP://Store.Test:80", "image_name": "001.jpeg", "sha256": "abc"}) + "\n")
+    assert sync.UploadJournal(str(path), api.store_identity("http://store.test/"), print).has("001.jpeg", "abc")
+    assert not sync.UploadJournal(str(path), api.store_identity("http://store.test:8000/"), print).has("001.jpeg",
+                                                                                                   "abc")

@@ -254,3 +254,15 @@ def test_the_ca_bundle_is_ca_path_else_the_environments_else_certifis(monkeypatc
     assert tls(validate_certs=False) == {"cert_reqs": "CERT_NONE"}
     with pytest.raises(api.StoreError, match="Could not find a suitable TLS CA certificate bundle, invalid path: /no"):
         tls(ca_path="/no/such.pem")
+
+
+@pytest.mark.parametrize("spelled", ["http://store.test/", "http://store.test", "HTTP://STORE.test:80/",
+                                     "http://user:secret@store.test/"])
+def test_a_store_is_one_store_however_its_url_is_written(spelled):
+    assert api.store_identity(spelled) == "http://store.test/"
+
+
+@pytest.mark.parametrize("other", ["http://store.test:8000/", "https://store.test/", "http://store.test/shop/"])
+def test_another_port_scheme_or_path_is_another_store(other):
+    assert api.store_identity(other) != "http://store.test/"
+    assert api.store_identity("HTTPS://Store.Test:443/shop") == "https://store.test/shop/"

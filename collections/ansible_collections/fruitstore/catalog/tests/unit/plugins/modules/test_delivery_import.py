@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
 
 Image = pytest.importorskip("PIL.Image")
 
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _delivery  # noqa: E402
+from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp  # noqa: E402
 from ansible_collections.fruitstore.catalog.plugins.modules import delivery_import  # noqa: E402
 
 from .conftest import AnsibleFailJson  # noqa: E402
@@ -80,3 +83,32 @@ def test_deliveries_numbered_alike_each_import_whole_and_a_rerun_without_state_p
     shutil.rmtree(tmp_path / "state")
     again = run_module(delivery_import, delivery)
     assert again["posts"] == 0 and again["present"] == first["created"]
+
+
+def test_the_report_is_mailed_once_however_the_store_url_is_written(run_module, store, delivery, tmp_path,
+                                                                    monkeypatch):
+    sent = []
+    monkeypatch.setattr(smtp, "send", lambda settings, message: sent.append(message) or [message["To"]])
+    args = dict(delivery, report_path=str(tmp_path / "processed.pdf"), sent_log=str(tmp_path / "state" / "sent.json"),
+                mail={"to": ["supplier@example.com"]})
+    for url in ("http://store.test/", "http://store.test", "HTTP://Store.Test:80/"):
+        result = run_module(delivery_import, dict(args, store_url=url))
+    assert len(sent) == 1 and result["mail"]["reason"] == "already sent" and result["posts"] == 0
+    assert len(json.loads((tmp_path / "state" / "sent.json").read_text())) == 1
+
+
+def test_a_report_recorded_by_an_earlier_release_is_not_mailed_again(run_module, store, delivery, tmp_path,
+                                                                     monkeypatch):
+    sent = []
+    monkeypatch.setattr(smtp, "send", lambda settings, message: sent.append(message) or [message["To"]])
+    args = dict(delivery, report_path=str(tmp_path / "processed.pdf"), sent_log=str(tmp_path / "state" / "sent.json"),
+                mail={"to": ["supplier@example.com"]}, store_url="http://store.test")
+    first = run_module(delivery_import, args)
+    record = tmp_path / "state" / "sent.json"
+    # As releases before 1.3.0 kept it: the key made of the URL as it was written.
+    record.write_text(json.dumps({_delivery.mail_key(first["fingerprint"], "http://store.test",
+                                                     ["supplier@example.com"]): first["mail"]["message_id"]}))
+    again = run_module(delivery_import, args)
+    assert len(sent) == 1 and again["mail"]["reason"] == "already sent"
+    assert again["mail"]["message_id"] == first["mail"]["message_id"]
+    assert len(json.loads(record.read_text())) == 2  # recorded under the key of this release too, once

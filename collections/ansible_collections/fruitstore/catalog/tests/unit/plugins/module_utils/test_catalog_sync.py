@@ -202,5 +202,5 @@ def test_the_journal_knows_its_store_however_a_line_spells_it(tmp_path):
     path = tmp_path / "journal.jsonl"
     path.write_text(json.dumps({"store": "HTTP://Store.Test:80", "image_name": "001.jpeg", "sha256": "abc"}) + "\n")
     assert sync.UploadJournal(str(path), api.store_identity("http://store.test/"), print).has("001.jpeg", "abc")
-    assert not sync.UploadJournal(str(path), api.store_identity("http://store.test:8000/"), print).has("001.jpeg",
-                                                                                                   "abc")
+    other = sync.UploadJournal(str(path), api.store_identity("http://store.test:8000/"), print)
+    assert not other.has("001.jpeg", "abc")

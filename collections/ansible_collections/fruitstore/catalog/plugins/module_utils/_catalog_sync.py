@@ -34,6 +34,7 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils._products impor
     LISTED,
     PRESENT,
     read_delivery,
+    stored_name,
 )
 from ansible_collections.fruitstore.catalog.plugins.module_utils._store_api import (
     StoreClient,
@@ -189,6 +190,34 @@ def plan(products, store_products, restock="keep"):
         else:
             product["action"] = CREATE
     return products
+
+
+def recognise_earlier_imports(client, products, store_products, ready=None):
+    """Products that a release before 1.2.0 imported under their picture's own file name (001.jpeg; the name has
+    carried the delivery's token since): the row with that name and the same name, weight and description is the
+    product itself when the store's picture has the bytes of this delivery's image. Such a product keeps that name
+    and is present, never listed, refused or posted again. ready: as upload_delivery's (the image may still be
+    being converted); an image that was not converted is not compared."""
+    by_image = {}
+    for stored in store_products:
+        by_image.setdefault(stored.get("image_name"), stored)
+    for product in products:
+        if product["image_name"] in by_image:
+            continue
+        earlier = stored_name(os.path.basename(product["image_path"]))
+        row = by_image.get(earlier)
+        if row is None or not same_product(row, dict(product, image_name=earlier)):
+            continue
+        if ready is not None and not ready(product["image_path"]):
+            continue
+        try:
+            sha256 = file_sha256(product["image_path"])
+        except OSError:
+            continue
+        if client.media_matches(earlier, sha256):
+            product.update(image_name=earlier, action=PRESENT)
+            product.pop("note", None)
+            product.pop("error", None)
 
 
 def _media_statuses(client, names, workers):
@@ -449,6 +478,7 @@ def upload_delivery(run, paths, store, images, workers, restock="keep", ready=No
                 raise UploadFailed("Cannot read the upload journal %s: %s" % (paths.journal, e))
             store_products = _products_only(client.list_products(), run.warn)
             plan(products, store_products, restock)
+            recognise_earlier_imports(client, products, store_products, ready)
             _refuse_the_never_listed(products, journal)
             media_served = find_missing_pictures(client, products, store_products, workers)
             if not run.check_mode:

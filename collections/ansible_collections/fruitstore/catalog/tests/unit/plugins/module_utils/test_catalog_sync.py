@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -204,3 +205,39 @@ def test_the_journal_knows_its_store_however_a_line_spells_it(tmp_path):
     assert sync.UploadJournal(str(path), api.store_identity("http://store.test/"), print).has("001.jpeg", "abc")
     other = sync.UploadJournal(str(path), api.store_identity("http://store.test:8000/"), print)
     assert not other.has("001.jpeg", "abc")
+
+
+class MediaOf:
+    """A client whose store serves the pictures of media (image name -> bytes)."""
+
+    def __init__(self, media):
+        self.media, self.asked = media, []
+
+    def media_matches(self, image_name, sha256):
+        self.asked.append(image_name)
+        if image_name not in self.media:
+            return None
+        return hashlib.sha256(self.media[image_name]).hexdigest() == sha256
+
+
+@pytest.mark.parametrize("served, recognised", [(b"our picture", True), (b"another picture", False), (None, False)])
+def test_a_product_an_earlier_release_imported_under_its_file_name_is_itself(tmp_path, served, recognised):
+    (tmp_path / "001.jpeg").write_bytes(b"our picture")
+    product = dict(name="Apple", weight=500, description="Crisp.", image_path=str(tmp_path / "001.jpeg"),
+                   image_name="001-0123456789.jpeg")
+    row = dict(name="Apple", weight=500, description="Crisp.", image_name="001.jpeg")
+    products = sync.plan([product], [row], "refuse")
+    client = MediaOf({} if served is None else {"001.jpeg": served})
+    sync.recognise_earlier_imports(client, products, [row])
+    assert (products[0]["action"], products[0]["image_name"]) == (
+        ("present", "001.jpeg") if recognised else ("conflict", "001-0123456789.jpeg"))
+
+
+def test_an_earlier_row_with_other_data_is_not_compared(tmp_path):
+    (tmp_path / "001.jpeg").write_bytes(b"our picture")
+    product = dict(name="Apple", weight=500, description="Crisp.", image_path=str(tmp_path / "001.jpeg"),
+                   image_name="001-0123456789.jpeg")
+    row = dict(name="Apple", weight=400, description="Crisp.", image_name="001.jpeg")
+    client = MediaOf({"001.jpeg": b"our picture"})
+    sync.recognise_earlier_imports(client, sync.plan([product], [row]), [row])
+    assert product["action"] == "listed" and client.asked == []

@@ -35,9 +35,12 @@ class Delivery:
         self.flat = flat
         self.oldest = self.newest = None
         self.files = 0
+        self.refused = _links(path, flat)  # why it is not imported at all, or None
 
     def scan(self):
         """The times of the supplier's files (not ours): when the upload began and when it last changed."""
+        if self.refused:
+            return self
         times = []
         for part in PARTS:
             directory = os.path.join(self.path, part)
@@ -79,6 +82,18 @@ class Delivery:
         return datetime.datetime.fromtimestamp(self.newest or time.time()).strftime("%B %d, %Y").replace(" 0", " ")
 
 
+def _links(path, flat):
+    """Why a delivery at path is refused because its folder (a sub-folder of the inbox, not a flat inbox itself), its
+    images/ or its descriptions/ is a symbolic link: nothing out of the inbox is read, and a link inside it would
+    import the same files twice. None when none is."""
+    folders = [] if flat else [(path, "the delivery's folder")]
+    for where, shown in folders + [(os.path.join(path, part), part + "/") for part in PARTS]:
+        if os.path.islink(where):
+            return ("%s is a symbolic link (to %s); refused: move the files themselves into the inbox"
+                    % (shown, os.readlink(where)))
+    return None
+
+
 def _flat_name(oldest):
     """A flat inbox's delivery is named by when its upload began: every new delivery there gets a name of its own."""
     return "received-" + datetime.datetime.fromtimestamp(oldest, datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -102,7 +117,7 @@ def find(inbox, archive):
     found = []
     with os.scandir(inbox) as entries:
         for entry in entries:
-            if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+            if entry.name.startswith(".") or not entry.is_dir():
                 continue
             found.append(Delivery(entry.path, entry.name, flat=False).scan())
     return sorted(found, key=lambda delivery: (delivery.newest or float("inf"), delivery.name))

@@ -129,6 +129,10 @@ def import_inbox(run, settings, pool=None):
     found = inbox.find(settings.inbox, settings.archive)
     now, deliveries, changed = time.time(), [], False
     for each in found:
+        if each.refused:
+            deliveries.append(dict(name=each.name, path=each.path, state="failed", reason=each.refused,
+                                   problems=[{"source": each.path, "error": each.refused}]))
+            continue
         reason = each.readiness(now, settings.settle_seconds, settings.ready_marker)
         if reason:
             deliveries.append(dict(name=each.name, path=each.path, state="waiting", reason=reason,

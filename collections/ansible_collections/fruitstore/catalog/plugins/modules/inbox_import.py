@@ -23,6 +23,8 @@ description:
   - A delivery imported whole (every item in the store, the mail sent or not owed) then moves to O(archive) with its
     page, its report and its state (C(.fruitstore/), what was converted, uploaded and mailed), so that the inbox shows
     only what is pending. A delivery with an item left out stays in the inbox and is tried again by the next run.
+  - A delivery folder that is a symbolic link, or whose C(images/) or C(descriptions/) is one, is refused and said so
+    (a failed delivery, with an alert) and never read, so that nothing out of the inbox is imported.
   - Nothing is lost or done twice when a run is killed at any point. A sub-folder moves with one rename. A flat inbox's
     parts move one by one behind a marker (C(.fruitstore-archiving)) that the next run finds and finishes.
   - One call imports one supplier (O(inbox) and O(supplier)), or every supplier of O(suppliers), in parallel, so that

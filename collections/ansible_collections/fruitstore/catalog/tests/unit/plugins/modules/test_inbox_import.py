@@ -134,3 +134,23 @@ def test_suppliers_are_imported_at_the_same_time(run_module, store, inboxes, mon
                                            {"supplier": "beta", "inbox": str(inboxes / "beta")}, supplier_workers=2))
     assert result["counts"]["imported"] == 3 and len(store.products) == 6
     assert MeetingStore.met and all(MeetingStore.met)
+
+
+def test_links_out_of_the_inbox_are_refused_and_said_so(run_module, store, inboxes, tmp_path):
+    outside = tmp_path / "elsewhere"
+    deliver(outside, "week-50", ["Quince"])
+    deliver(outside, "week-51", ["Lemon"])
+    (inboxes / "acme" / "linked").symlink_to(outside / "week-50")
+    deliver(inboxes / "acme", "week-51", [])
+    (inboxes / "acme" / "week-51" / "images").rmdir()
+    (inboxes / "acme" / "week-51" / "images").symlink_to(outside / "week-51" / "images")
+    result = run_module(inbox_import, dict(store_url="http://store.test/", inbox=str(inboxes / "acme"),
+                                           supplier="acme", size=[60, 40], settle_seconds=0))
+    states = {d["name"]: (d["state"], d.get("reason")) for d in result["deliveries"]}
+    assert states["week-48"] == ("imported", None)
+    assert states["linked"] == ("failed", "the delivery's folder is a symbolic link (to %s); refused: move the "
+                                          "files themselves into the inbox" % (outside / "week-50"))
+    assert states["week-51"][0] == "failed" and states["week-51"][1].startswith("images/ is a symbolic link")
+    assert sorted(p["name"] for p in store.products) == ["Apple", "Kiwi", "Mango"]  # nothing from outside
+    assert [a["key"] for a in result["alerts"]] == ["acme/linked/linked", "acme/week-51/week-51"]
+    assert (inboxes / "acme" / "linked").is_symlink() and (inboxes / "acme" / "week-51").is_dir()  # left alone

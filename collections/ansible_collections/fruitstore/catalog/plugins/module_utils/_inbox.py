@@ -37,11 +37,8 @@ class Delivery:
         self.files = 0
         self.refused = _links(path, flat)  # why it is not imported at all, or None
 
-    def scan(self):
-        """The times of the supplier's files (not ours): when the upload began and when it last changed."""
-        if self.refused:
-            return self
-        times = []
+    def _supplier_files(self):
+        """lstat() of each of the supplier's files (not ours) in images/ and descriptions/."""
         for part in PARTS:
             directory = os.path.join(self.path, part)
             try:
@@ -53,9 +50,15 @@ class Delivery:
                 if entry.name in ours:
                     continue
                 try:
-                    times.append(entry.stat(follow_symlinks=False).st_mtime)
+                    yield entry.stat(follow_symlinks=False)
                 except OSError:
                     continue  # removed meanwhile
+
+    def scan(self):
+        """The times of the supplier's files (not ours): when the upload began and when it last changed."""
+        if self.refused:
+            return self
+        times = [status.st_mtime for status in self._supplier_files()]
         self.files = len(times)
         if times:
             self.oldest, self.newest = min(times), max(times)
@@ -76,6 +79,11 @@ class Delivery:
         if quiet < settle_seconds:
             return "still being uploaded: changed %d s ago, taken once unchanged for %d s" % (quiet, settle_seconds)
         return None
+
+    def arrived_since(self, moment):
+        """Whether a file of the supplier's arrived or changed in the delivery since moment, going by the change time
+        the file system keeps (ctime), which copying tools cannot set back as they set the modification time."""
+        return any(status.st_ctime >= moment for status in self._supplier_files())
 
     def received(self):
         """When the supplier finished uploading (its newest file), as a date for people."""

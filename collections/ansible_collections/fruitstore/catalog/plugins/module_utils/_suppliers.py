@@ -100,6 +100,7 @@ def _import(run, settings, found, pool):
     """Import one complete delivery and archive it when it is whole; returns (its entry, whether anything changed)."""
     paths = _paths(settings, found, run.check_mode)
     entry = dict(name=found.name, path=found.path)
+    started = time.time()
     try:
         result = delivery.import_delivery(run, paths, settings.deliveries, pool)
     except Failed as e:
@@ -114,6 +115,10 @@ def _import(run, settings, found, pool):
         left_out = result["errors"] + result["conflicts"]
         reason = "%d item(s) left out of the store" % len(left_out) if left_out else problems[-1]["error"]
         return dict(entry, state="failed", reason=reason), result["changed"]
+    if found.arrived_since(started):
+        waited = int(time.time() - found.oldest) if found.oldest else 0
+        return dict(entry, state="waiting", waiting_seconds=waited, reason="files arrived while it was imported; the "
+                    "next run imports them once the delivery is complete again"), result["changed"]
     if not run.check_mode:
         try:
             entry["path"] = inbox.archive_delivery(found, settings.archive)

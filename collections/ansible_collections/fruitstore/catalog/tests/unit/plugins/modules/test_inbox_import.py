@@ -154,3 +154,28 @@ def test_links_out_of_the_inbox_are_refused_and_said_so(run_module, store, inbox
     assert sorted(p["name"] for p in store.products) == ["Apple", "Kiwi", "Mango"]  # nothing from outside
     assert [a["key"] for a in result["alerts"]] == ["acme/linked/linked", "acme/week-51/week-51"]
     assert (inboxes / "acme" / "linked").is_symlink() and (inboxes / "acme" / "week-51").is_dir()  # left alone
+
+
+def test_a_file_that_arrives_during_the_import_keeps_the_delivery_in_the_inbox(run_module, store, inboxes,
+                                                                               monkeypatch):
+    delivery = inboxes / "acme" / "week-48"
+    importing = suppliers.delivery.import_delivery
+
+    def import_while_the_supplier_uploads(*args, **kwargs):
+        result = importing(*args, **kwargs)
+        Image.new("RGBA", (300, 200), (9, 9, 9, 255)).save(delivery / "images" / "004.tiff")
+        (delivery / "descriptions" / "004.txt").write_text("Quince\n90 lbs\nFragrant.\n")
+        return result
+
+    monkeypatch.setattr(suppliers.delivery, "import_delivery", import_while_the_supplier_uploads)
+    args = dict(store_url="http://store.test/", inbox=str(inboxes / "acme"), supplier="acme", size=[60, 40],
+                settle_seconds=0)
+    first = run_module(inbox_import, args)
+    assert [(d["state"], d["reason"].split(";")[0]) for d in first["deliveries"]] == [
+        ("waiting", "files arrived while it was imported")]
+    assert delivery.is_dir() and sorted(p["name"] for p in store.products) == ["Apple", "Kiwi", "Mango"]
+
+    monkeypatch.setattr(suppliers.delivery, "import_delivery", importing)
+    second = run_module(inbox_import, args)
+    assert [(d["state"], d["created"]) for d in second["deliveries"]] == [("imported", ["Quince"])]
+    assert not delivery.exists() and sorted(p["name"] for p in store.products) == ["Apple", "Kiwi", "Mango", "Quince"]

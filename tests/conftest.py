@@ -1,4 +1,7 @@
-"""Fixtures shared by the project's tests: the real store, a real SMTP server, supplier deliveries."""
+"""Fixtures shared by the project's tests: the real store, a real SMTP server, supplier deliveries.
+
+The servers themselves, these and the ones that go wrong (relays that refuse or drip, a fault-injecting proxy in
+front of the store), are the one set in tools/services.py."""
 
 import shutil
 import sys
@@ -60,7 +63,8 @@ def store_factory(tmp_path_factory):
 
 @pytest.fixture
 def mail_server(tmp_path):
-    """aiosmtpd on a free port, keeping every message it receives."""
+    """The relay (aiosmtpd) in a process of its own on a free port, keeping every message it receives in a
+    maildir: .host, .port, .messages()."""
     with services.MailServer(tmp_path / "maildir") as server:
         yield server
 

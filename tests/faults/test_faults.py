@@ -15,12 +15,11 @@ import requests
 
 from tests.faults import bad_delivery
 from tests.faults.conftest import exactly_once, line_with, names_in, record
-from tests.faults.proxy import Fault, FaultProxy
-from tests.faults.relays import DrippingRelay, Relay, closed_port, self_signed_certificate
 from tests.integration.playbook import run_import, start_import
-from tools.services import Store
+from tools.services import DrippingServer, Fault, FaultProxy, Relay, Store, closed_port, self_signed_certificate
 
 LAB = ["Apple", "Avocado", "Blackberry", "Grape", "Kiwifruit", "Lemon", "Mango", "Plum", "Strawberry", "Watermelon"]
+MAIL_TIMEOUT = 3  # smtp_timeout where a relay never finishes (the role's default: 20 s)
 
 
 @pytest.fixture
@@ -273,20 +272,23 @@ def test_a_relay_certificate_that_does_not_verify(store_factory, small_delivery,
 ])
 def test_a_dripping_relay_is_given_up_on_at_the_timeout(store_factory, small_delivery, drip, step, label):
     store = store_factory()
-    with DrippingRelay(drip) as relay:
-        result = run_import(small_delivery, store, relay)
+    # A byte a second, well within the timeout: only a deadline for the whole exchange ends the wait.
+    with DrippingServer.smtp(drip, interval=1.0) as relay:
+        result = run_import(small_delivery, store, relay, smtp_timeout=MAIL_TIMEOUT)
     assert result.returncode != 0
     seen = re.search(r"The report mail to \S+ was not sent: the relay [^\n]*? did not finish the SMTP exchange "
-                     r"within the timeout of 20 s \(gave up waiting for %s\)" % step, result.output).group(0)
+                     r"within the timeout of %d s \(gave up waiting for %s\)" % (MAIL_TIMEOUT, step), result.output)
+    assert seen, "no give-up at the timeout of %d s in the output:\n%s" % (MAIL_TIMEOUT, result.output[-3000:])
+    seen = seen.group(0)
     [held] = relay.held
-    assert held <= 20 + 2, "report_mail held the relay for %.1f s; its timeout (the default) is 20 s" % held
+    assert held <= MAIL_TIMEOUT + 2, "report_mail held the relay for %.1f s; its timeout is %d s" % (held, MAIL_TIMEOUT)
     with Relay() as fixed:
         rerun = run_import(small_delivery, store, fixed)
         sent = len(fixed.messages)
     intact = rerun.returncode == 0 and sent == 1 and exactly_once(store, LAB)
     assert intact, rerun.output[-2000:]
-    record("mail", label, seen, "all 10; the mail gave up after %.0f s (timeout 20), sent once by the re-run" % held,
-           intact)
+    record("mail", label, seen, "all 10; the mail gave up after %.0f s (timeout %d), sent once by the re-run"
+           % (held, MAIL_TIMEOUT), intact)
 
 
 @pytest.mark.parametrize("variable, option, value", [
@@ -529,50 +531,11 @@ def test_what_the_store_answers_is_checked(proxy, small_delivery, mail_server):
            "store_url", seen, "nothing; the re-run posts nothing again, the password shown nowhere", again == 0)
 
 
-class DrippingStore:
-    """An HTTP server that answers every request a byte a second, as a broken proxy in front of a store can."""
-
-    def __init__(self):
-        import socket
-        import threading
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(8)
-        self.url = "http://127.0.0.1:%d" % self.server.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        import threading
-        while True:
-            try:
-                client, _address = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._drip, args=(client,), daemon=True).start()
-
-    @staticmethod
-    def _drip(client):
-        with client:
-            client.recv(65536)
-            for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]":
-                try:
-                    client.send(bytes([byte]))
-                except OSError:
-                    return
-                time.sleep(1)
-
-    def close(self):
-        self.server.close()
-
-
 def test_a_store_that_answers_a_byte_a_second_is_given_up_on_at_the_timeout(small_delivery, mail_server):
-    store = DrippingStore()
-    try:
+    with DrippingServer.http(interval=1.0) as store:
         started = time.monotonic()
         result = run_import(small_delivery, store, mail_server, store_timeout=3)
         took = time.monotonic() - started
-    finally:
-        store.close()
     assert result.returncode != 0
     seen = line_with(result.output, "no whole answer within the timeout of 3")
     assert took < 30, took  # the playbook's own start-up and the conversion, plus the 3 s deadline

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from tests.faults.conftest import record
-from tests.faults.relays import DrippingRelay, Relay
 from tests.unit.health_check.health_check_support import ROLE_FILES
+from tools.services import DrippingServer, Relay
 
 NO_STORE = "n/a (no store)"
 # Only the disk check fails (no disk is 100% free), so that each run has exactly one alert to send.
@@ -44,7 +44,7 @@ def health_check(tmp_path):
     ("ehlo", "the answer to EHLO", "the relay answers EHLO a byte a second"),
 ])
 def test_health_check_gives_up_on_a_dripping_relay_and_the_next_run_sends(health_check, drip, step, label):
-    with DrippingRelay(drip) as relay:
+    with DrippingServer.smtp(drip, interval=1.0) as relay:
         slow, seconds = health_check(*FAILING_DISK, smtp_port=str(relay.port), smtp_timeout="3")
     assert slow.returncode == 2 and seconds <= 0.1 + 3 + 2, "the run took %.1f s" % seconds
     assert slow.stdout.rstrip().endswith("| mails sent: 0, waiting: 1")

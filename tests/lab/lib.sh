@@ -160,7 +160,7 @@ wait
 lab_relay_cert() {
     mkdir -p "$LAB_RUN/relay"
     (cd "$LAB_ROOT" && "$LAB_PYTHON" -c 'import pathlib, sys
-from tests.faults.relays import self_signed_certificate
+from tools.services import self_signed_certificate
 self_signed_certificate(pathlib.Path(sys.argv[1]), sys.argv[2])' "$LAB_RUN/relay" "$LAB_BRIDGE_ADDR")
 }
 
@@ -194,9 +194,12 @@ lab_host_up() {
     disown $!
 }
 
+# The relay of tools/services.py (the demo's and the tests' too): aiosmtpd keeping every message in a Maildir,
+# accepting the lab's login without TLS (so that the role's login path is exercised; a sender that does not log in
+# is accepted too) and offering STARTTLS with the lab's certificate, until it is killed.
 lab_smtp_up() {
-    LAB_SMTP_PASSWORD=$LAB_SMTP_PASSWORD ip netns exec "$LAB_CTL_NS" "$LAB_PYTHON" "$LAB_ROOT/tests/lab/smtp_server.py" \
-        --host "$LAB_BRIDGE_ADDR" --port "$LAB_SMTP_PORT" --maildir "$LAB_MAILDIR" \
+    LAB_SMTP_PASSWORD=$LAB_SMTP_PASSWORD ip netns exec "$LAB_CTL_NS" "$LAB_PYTHON" "$LAB_ROOT/tools/services.py" relay \
+        --host "$LAB_BRIDGE_ADDR" --smtp-port "$LAB_SMTP_PORT" --maildir "$LAB_MAILDIR" \
         --user "$LAB_SMTP_USER" --password-env LAB_SMTP_PASSWORD \
         --tls-cert "$LAB_RUN/relay/cert.pem" --tls-key "$LAB_RUN/relay/key.pem" \
         </dev/null >>"$LAB_RUN/smtp.log" 2>&1 &

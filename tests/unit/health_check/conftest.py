@@ -1,17 +1,13 @@
 """Fixtures for the health_check script's unit tests: the script itself, stand-ins for psutil, the clock and the
 relay (health_check_support.py, a module with a name of its own so that no other conftest shadows it), config
-files, and a real SMTP relay."""
+files, and a real SMTP relay (the repository's one, tools/services.py)."""
 
-import mailbox
 from types import SimpleNamespace
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Mailbox
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from health_check_support import ROLE_FILES, Clock, FakeMailer, FakeProbe, load_script
-from tools.services import free_port
+from tools.services import Relay
 
 
 @pytest.fixture(scope="session")
@@ -75,14 +71,7 @@ def config_file(tmp_path):
 
 
 @pytest.fixture
-def relay(tmp_path):
-    """A real SMTP server on loopback keeping mail in a Maildir; accepts the login monitor/secret."""
-    def check_login(server, session, envelope, mechanism, auth_data):
-        return AuthResult(success=isinstance(auth_data, LoginPassword)
-                          and (auth_data.login, auth_data.password) == (b"monitor", b"s3cret%"), handled=False)
-    port = free_port()
-    controller = Controller(Mailbox(str(tmp_path / "maildir")), hostname="127.0.0.1", port=port,
-                            authenticator=check_login, auth_require_tls=False)
-    controller.start()
-    yield port, mailbox.Maildir(str(tmp_path / "maildir"), factory=None, create=False)
-    controller.stop()
+def relay():
+    """A real SMTP server on loopback (.port, .messages); accepts the login monitor/s3cret%, and mail without one."""
+    with Relay(login=("monitor", "s3cret%"), login_required=False) as relay:
+        yield relay

@@ -1,8 +1,6 @@
 """The health_check script, loaded from the role's files (where the one copy of the check logic lives), and
 stand-ins for psutil, the relay and the clock, for the script's unit tests."""
 
-import email
-import email.policy
 import importlib.util
 import json
 import pathlib
@@ -82,7 +80,3 @@ class Clock:
 
 def run_main(hc, argv, probe=None):
     return hc.main(argv, probe=probe or FakeProbe())
-
-
-def messages(maildir):
-    return [email.message_from_bytes(maildir.get_bytes(key), policy=email.policy.default) for key in maildir.keys()]

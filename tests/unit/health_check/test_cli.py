@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from health_check_support import ROLE_FILES, FakeProbe, messages, run_main
+from health_check_support import ROLE_FILES, FakeProbe, run_main
 from tools.services import free_port
 
 CONTRACT_BODY = "Please check your system and resolve the issue as soon as possible."
@@ -78,24 +78,22 @@ def test_a_held_lock_exits_3_unknown(hc, config_file, tmp_path, capsys):
 
 
 def test_alerts_and_recoveries_reach_a_real_relay_with_login(hc, config_file, relay, capsys):
-    port, maildir = relay
-    path = config_file(smtp_host="127.0.0.1", smtp_port=port, smtp_username="monitor", smtp_password="s3cret%")
+    path = config_file(smtp_host="127.0.0.1", smtp_port=relay.port, smtp_username="monitor", smtp_password="s3cret%")
     assert run_main(hc, ["--config", path], FakeProbe(memory_mb=1)) == 2
     assert run_main(hc, ["--config", path], FakeProbe(memory_mb=1)) == 2
-    [alert] = messages(maildir)
+    [alert] = relay.messages
     assert alert["Subject"] == "Error - Available memory is less than 500MB"
     assert (alert["From"], alert["To"]) == ("automation@example.com", "ops@example.com")
     assert alert.get_content().strip() == CONTRACT_BODY
     assert alert["X-Health-Check-Host"] == socket.gethostname() and alert["Message-ID"]
     assert run_main(hc, ["--config", path], FakeProbe()) == 0
-    assert sorted(message["Subject"] for message in messages(maildir)) == [
+    assert sorted(message["Subject"] for message in relay.messages) == [
         "Error - Available memory is less than 500MB", "Recovered - Available memory is less than 500MB"]
     assert "mails sent: 1, waiting: 0" in capsys.readouterr().out.splitlines()[-1]
 
 
 def test_a_dead_relay_keeps_the_mail_with_its_message_id(hc, config_file, relay, capsys):
-    port, maildir = relay
-    path = config_file(smtp_host="127.0.0.1", smtp_port=port, smtp_username="monitor", smtp_password="s3cret%")
+    path = config_file(smtp_host="127.0.0.1", smtp_port=relay.port, smtp_username="monitor", smtp_password="s3cret%")
     dead = config_file("dead_relay.ini", smtp_host="127.0.0.1", smtp_port=free_port(), smtp_timeout="2")
     assert run_main(hc, ["--config", dead], FakeProbe(cpu=99)) == 2
     captured = capsys.readouterr()
@@ -103,13 +101,12 @@ def test_a_dead_relay_keeps_the_mail_with_its_message_id(hc, config_file, relay,
     state = json.loads(open(os.path.join(os.path.dirname(path), "state", "state.json")).read())
     queued_id = email.message_from_string(state["spool"][0]["message"])["Message-ID"]
     assert run_main(hc, ["--config", path], FakeProbe(cpu=99)) == 2
-    [alert] = messages(maildir)
+    [alert] = relay.messages
     assert alert["Subject"] == "Error - CPU usage is over 80%" and alert["Message-ID"] == queued_id
 
 
 def test_a_wrong_password_keeps_the_mail(hc, config_file, relay, capsys):
-    port, maildir = relay
-    path = config_file(smtp_host="127.0.0.1", smtp_port=port, smtp_username="monitor", smtp_password="wrong")
+    path = config_file(smtp_host="127.0.0.1", smtp_port=relay.port, smtp_username="monitor", smtp_password="wrong")
     assert run_main(hc, ["--config", path], FakeProbe(cpu=99)) == 2
     assert "refused the login of monitor" in capsys.readouterr().err
-    assert messages(maildir) == []
+    assert relay.messages == []

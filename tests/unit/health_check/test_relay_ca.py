@@ -6,7 +6,7 @@ import ssl
 import pytest
 
 from health_check_support import FakeProbe, run_main
-from tests.faults.relays import Relay, self_signed_certificate
+from tools.services import Relay, self_signed_certificate
 
 ALERT = "Error - Available memory is less than 500MB"
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from health_check_support import FakeProbe, messages, run_main
+from health_check_support import FakeProbe, run_main
 
 NUMBERS = {
     "smtp_timeout": "a number from 1 to 45 (seconds)",
@@ -159,11 +159,10 @@ def test_the_help_names_each_range(hc, capsys):
 
 
 def test_addresses_ending_in_a_newline_are_cleaned_and_the_mail_is_whole(hc, config_file, relay, capsys):
-    port, maildir = relay
-    path = config_file(smtp_host="127.0.0.1", smtp_port=port)
+    path = config_file(smtp_host="127.0.0.1", smtp_port=relay.port)
     argv = ["--config", path, "--recipient", "ops@example.com\n", "--mail-from", " automation@example.com \n"]
     assert run_main(hc, argv, FakeProbe(memory_mb=1)) == 2
-    [alert] = messages(maildir)
+    [alert] = relay.messages
     assert (alert["From"], alert["To"]) == ("automation@example.com", "ops@example.com")
     assert alert["Subject"] == "Error - Available memory is less than 500MB" and alert["X-Health-Check-Host"]
     assert alert.get_content().strip() == "Please check your system and resolve the issue as soon as possible."

@@ -3,7 +3,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Real SMTP servers on loopback for the unit tests: aiosmtpd for the relays that work (fixture relay), and a
-scripted raw socket server for the relays that answer too slowly, a byte at a time or never (fixture scripted)."""
+scripted raw socket server for the relays that answer too slowly, a byte at a time or never (fixture scripted).
+
+The repository's tests have the same servers in its tools/services.py (Relay, DrippingServer); ansible-test runs
+this collection alone, without the repository, so these stay here, alike: the same answers (550 to a refused
+recipient, 535 to a wrong login), a login given as (user, password), a drip well within the deadline a test sets."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import time
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as smtp
 
@@ -49,15 +53,19 @@ class Mailbox:
 
 @pytest.fixture
 def relay():
-    """start(refuse=(), login=None) -> (SMTPSettings for it, its Mailbox): a real aiosmtpd relay on loopback."""
+    """start(refuse=(), login=None, **settings) -> (SMTPSettings for it, its Mailbox): a real aiosmtpd relay on
+    loopback. login=(user, password): the one login it accepts, and requires (another is answered 535)."""
     controllers = []
 
     def start(refuse=(), login=None, **settings):
         mailbox = Mailbox(refuse)
         options = {}
         if login:
+            expected = tuple(part.encode() if isinstance(part, str) else part for part in login)
+
             def authenticate(server, session, envelope, mechanism, auth_data):
-                return AuthResult(success=(auth_data.login, auth_data.password) == login, handled=False)
+                accepted = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == expected
+                return AuthResult(success=accepted, handled=False)  # handled=False: the server answers 535 itself
             options.update(auth_required=True, auth_require_tls=False, authenticator=authenticate)
         controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), **options)
         controller.start()
@@ -73,10 +81,11 @@ class ScriptedRelay:
     """A raw TCP server playing one SMTP conversation from a script of (command it waits for, answer) steps.
 
     A step whose command is None does not wait (the first: the banner). Answers go out at once, but for the last
-    one, which goes out a byte every `drip` seconds; after it the relay keeps the connection open and says nothing.
-    .hung_up says when the client closed it (monotonic time)."""
+    one, which goes out a byte every `drip` seconds (keep it well within the deadline under test, so that only a
+    deadline for the whole exchange, not a timeout per read, ends the wait); after it the relay keeps the connection
+    open and says nothing. .hung_up says when the client closed it (monotonic time)."""
 
-    def __init__(self, script, drip=0.5):
+    def __init__(self, script, drip=0.05):
         self.script = script
         self.drip = drip
         self.hung_up = None
@@ -129,7 +138,7 @@ class ScriptedRelay:
 def scripted():
     relays = []
 
-    def start(script, drip=0.5):
+    def start(script, drip=0.05):
         relays.append(ScriptedRelay(script, drip))
         return relays[-1]
 

@@ -17,7 +17,9 @@ from ansible_collections.fruitstore.catalog.plugins.module_utils import _smtp as
 
 from ..conftest import ENDLESS
 
-MARGIN = 1.0  # seconds a give-up may come after the deadline, on a busy machine
+DEADLINE = 0.3  # seconds: the timeout of the tests that wait for a relay that never finishes
+DRIP = 0.05  # seconds between a dripping relay's bytes: several within the deadline, so that no single read times out
+MARGIN = 0.5  # seconds a give-up may come after the deadline, on a busy machine
 
 
 def message(to=("a@example.com", "b@example.com")):
@@ -34,7 +36,7 @@ def gives_up(settings, within):
     with pytest.raises(smtp.MailError) as raised:
         smtp.send(settings, message())
     elapsed = time.monotonic() - started
-    assert elapsed <= within + MARGIN, "gave up after %.1f s, the deadline was %s s" % (elapsed, within)
+    assert elapsed <= within + MARGIN, "gave up after %.2f s, the deadline was %s s" % (elapsed, within)
     return str(raised.value)
 
 
@@ -140,9 +142,9 @@ def test_a_message_reaches_a_real_relay_with_its_headers(relay):
 
 
 def test_a_login_is_made_when_asked_and_a_wrong_one_names_the_user_not_the_password(relay):
-    settings, mailbox = relay(login=(b"user", b"right"), username="user", password="right")
+    settings, mailbox = relay(login=("user", "right"), username="user", password="right")
     smtp.send(settings, message())
-    wrong, _mailbox = relay(login=(b"user", b"right"), username="user", password="hunter2")
+    wrong, _mailbox = relay(login=("user", "right"), username="user", password="hunter2")
     with pytest.raises(smtp.MailError, match="refused the login of user: 535") as raised:
         smtp.send(wrong, message())
     assert "hunter2" not in str(raised.value) and "hunter2" not in repr(wrong)
@@ -178,9 +180,9 @@ def test_relay_down_is_a_clear_failure():
     ([(None, TLS_RECORD)], "tls", "the TLS handshake"),
 ])
 def test_a_relay_that_answers_a_byte_at_a_time_is_given_up_on_at_the_deadline(scripted, script, security, step):
-    relay = scripted(script, drip=0.2)
-    text = gives_up(relay.settings(2, security=security), 2)
-    assert text == ("the relay 127.0.0.1:%d (%s) did not finish the SMTP exchange within the timeout of 2 s "
+    relay = scripted(script, drip=DRIP)
+    text = gives_up(relay.settings(DEADLINE, security=security), DEADLINE)
+    assert text == ("the relay 127.0.0.1:%d (%s) did not finish the SMTP exchange within the timeout of 0.3 s "
                     "(gave up waiting for %s)" % (relay.port, security, step))
 
 
@@ -188,17 +190,18 @@ def test_a_relay_that_drips_after_the_login_is_given_up_on_during_the_message(sc
     script = [(None, b"220 relay.example ESMTP\r\n"), (b"EHLO", b"250-relay.example\r\n250 AUTH PLAIN\r\n"),
               (b"AUTH", b"235 2.7.0 Authentication successful\r\n"), (b"MAIL", b"250 OK\r\n"), (b"RCPT", b"250 OK\r\n"),
               (b"RCPT", b"250 OK\r\n"), (b"DATA", b"354 End data with <CR><LF>.<CR><LF>\r\n"), (b"\r\n.\r\n", ENDLESS)]
-    relay = scripted(script, drip=0.01)
-    text = gives_up(relay.settings(2, username="u", password="p"), 2)
-    assert text.endswith("(gave up waiting for the answer to DATA)")
+    relay = scripted(script, drip=DRIP)
+    text = gives_up(relay.settings(DEADLINE, username="u", password="p"), DEADLINE)
+    assert text.endswith("within the timeout of 0.3 s (gave up waiting for the answer to DATA)")
 
 
 def test_the_relay_sees_the_client_hang_up_at_the_deadline(scripted):
-    relay = scripted([(None, b"220 " + ENDLESS)], drip=0.2)
+    relay = scripted([(None, b"220 " + ENDLESS)], drip=DRIP)
     started = time.monotonic()
-    gives_up(relay.settings(1.5), 1.5)
-    time.sleep(0.5)
-    assert relay.hung_up is not None and relay.hung_up - started <= 1.5 + MARGIN
+    gives_up(relay.settings(DEADLINE), DEADLINE)
+    while relay.hung_up is None and time.monotonic() - started < DEADLINE + MARGIN:
+        time.sleep(DRIP)
+    assert relay.hung_up is not None and relay.hung_up - started <= DEADLINE + MARGIN
 
 
 def test_a_name_lookup_that_hangs_is_given_up_on_at_the_deadline(monkeypatch):
@@ -209,8 +212,8 @@ def test_a_name_lookup_that_hangs_is_given_up_on_at_the_deadline(monkeypatch):
         return lookup(*args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
-    text = gives_up(smtp.SMTPSettings("relay.example", 25, timeout=1), 1)
-    assert text.endswith("(gave up waiting for the connection)")
+    text = gives_up(smtp.SMTPSettings("relay.example", 25, timeout=DEADLINE), DEADLINE)
+    assert text.endswith("within the timeout of 0.3 s (gave up waiting for the connection)")
 
 
 def test_one_deadline_bounds_several_messages(relay):

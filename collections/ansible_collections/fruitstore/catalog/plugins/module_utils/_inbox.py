@@ -14,6 +14,7 @@ import os
 import time
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils._conversion import our_outputs
+from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed
 
 # What the import itself writes into a delivery: never a sign that the supplier is still uploading.
 OUR_FILES = (".fruitstore", "delivery.html", "processed.pdf")
@@ -22,7 +23,7 @@ ARCHIVING = ".fruitstore-archiving"
 PARTS = ("images", "descriptions")
 
 
-class InboxError(Exception):
+class InboxError(Failed):
     """The inbox or the archive cannot be used; the text says which and why."""
 
 

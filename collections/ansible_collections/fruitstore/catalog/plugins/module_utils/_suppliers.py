@@ -190,7 +190,7 @@ def import_suppliers(run, suppliers, supplier_workers, image_workers, warn):
             return did_not_run(name, inbox_path, settings)
         try:
             return dict(supplier=name, inbox=inbox_path, **import_inbox(run, settings, pool))
-        except (inbox.InboxError, Failed) as e:
+        except Failed as e:  # the inbox, the store or the disk refused
             msg = str(e)
         except Exception as e:  # a bug: this supplier's import stops, the others' results are kept
             msg = "the import stopped unexpectedly: %s" % "".join(traceback.format_exception_only(type(e), e)).strip()
@@ -205,6 +205,13 @@ def import_suppliers(run, suppliers, supplier_workers, image_workers, warn):
     finally:
         if pool is not None:
             pool.terminate()
+
+
+def suppliers_result(entries):
+    """What inbox_import returns for several suppliers (their entries, as import_suppliers returns them)."""
+    return dict(changed=any(entry["changed"] for entry in entries), suppliers=entries,
+                counts=counts([d for entry in entries for d in entry["deliveries"]]),
+                alerts=[alert for entry in entries for alert in entry["alerts"]])
 
 
 def run_summary(entries):

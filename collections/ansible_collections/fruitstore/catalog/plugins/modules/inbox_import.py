@@ -294,7 +294,6 @@ suppliers:
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _images as images
-from ansible_collections.fruitstore.catalog.plugins.module_utils import _inbox as inbox
 from ansible_collections.fruitstore.catalog.plugins.module_utils import _suppliers as suppliers
 from ansible_collections.fruitstore.catalog.plugins.module_utils._deps import first_problem
 from ansible_collections.fruitstore.catalog.plugins.module_utils._files import displayable, write_json_if_changed
@@ -339,16 +338,14 @@ def main():
         try:
             result = suppliers.import_inbox(run, suppliers.InboxSettings.from_options(params))
             entries = [dict(supplier=params["supplier"], inbox=params["inbox"], **result)]
-        except (Failed, inbox.InboxError) as e:
+        except Failed as e:
             module.fail_json(msg=str(e))
     else:
         if params["supplier_workers"] < 1:
             module.fail_json(msg="supplier_workers must be at least 1, not %d" % params["supplier_workers"])
         entries = suppliers.import_suppliers(run, _planned(module, missing), params["supplier_workers"],
                                              params["image_workers"], module.warn)
-        result = dict(changed=any(entry["changed"] for entry in entries), suppliers=entries,
-                      counts=suppliers.counts([d for entry in entries for d in entry["deliveries"]]),
-                      alerts=[alert for entry in entries for alert in entry["alerts"]])
+        result = suppliers.suppliers_result(entries)
     if params["summary_path"]:
         try:
             summary_changed = write_json_if_changed(run, params["summary_path"], suppliers.run_summary(entries),

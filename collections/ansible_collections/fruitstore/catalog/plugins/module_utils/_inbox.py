@@ -14,10 +14,18 @@ import os
 import time
 
 from ansible_collections.fruitstore.catalog.plugins.module_utils._conversion import our_outputs
+from ansible_collections.fruitstore.catalog.plugins.module_utils._files import (
+    StateError,
+    ensure_parent,
+    read_state,
+    write_atomically,
+)
 from ansible_collections.fruitstore.catalog.plugins.module_utils._settings import Failed
 
 # What the import itself writes into a delivery: never a sign that the supplier is still uploading.
 OUR_FILES = (".fruitstore", "delivery.html", "processed.pdf")
+STATE = ".fruitstore"  # the import's state in a delivery
+IDENTITY = "delivery-id"  # in STATE: the delivery's name in the store
 # Left in a flat inbox while its delivery is being moved to the archive: the next run finishes the move.
 ARCHIVING = ".fruitstore-archiving"
 PARTS = ("images", "descriptions")
@@ -138,6 +146,51 @@ def _free(path):
         number += 1
         candidate = "%s-%d" % (path, number)
     return candidate
+
+
+def identity(delivery, supplier, archive, check_mode=False):
+    """The delivery's name in the store (its delivery_id): decided when it is first imported and kept in its state
+    (IDENTITY), so that it never changes while it waits or moves. supplier/name, or supplier/name#2, #3 ... when a
+    delivery of that name was imported before (a supplier who always uploads into current/): each is a delivery of
+    its own. A delivery that an earlier release began to import (its state there, no IDENTITY) keeps supplier/name."""
+    state = os.path.join(delivery.path, STATE)
+    recorded = _read_identity(delivery.path)
+    if recorded:
+        return recorded
+    chosen = base = "%s/%s" % (supplier, delivery.name)
+    if not os.path.isdir(state):
+        used, number = _archived_identities(archive, supplier), 1
+        while chosen in used:
+            number += 1
+            chosen = "%s#%d" % (base, number)
+    if not check_mode:
+        try:
+            ensure_parent(os.path.join(state, IDENTITY))
+            write_atomically(os.path.join(state, IDENTITY), chosen.encode("utf-8", "surrogateescape"))
+        except OSError as e:
+            raise InboxError("Cannot record the identity of %s: %s" % (delivery.path, e))
+    return chosen
+
+
+def _read_identity(path):
+    try:
+        data = read_state(os.path.join(path, STATE, IDENTITY))
+    except StateError:
+        return None
+    return data.decode("utf-8", "surrogateescape").strip() if data else None
+
+
+def _archived_identities(archive, supplier):
+    """The identities of the deliveries in the archive (those archived by releases before 1.3.0: supplier/folder)."""
+    found = set()
+    try:
+        entries = list(os.scandir(archive))
+    except OSError:
+        return found
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            found.add(_read_identity(entry.path) or "%s/%s" % (supplier, entry.name))
+    return found
 
 
 def archive_delivery(delivery, archive):

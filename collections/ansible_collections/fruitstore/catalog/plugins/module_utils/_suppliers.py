@@ -81,14 +81,14 @@ def supplier_options(call, validator, given):
     return checked.validated_parameters, secrets
 
 
-def _paths(settings, found, check_mode):
+def _paths(settings, found, delivery_id, check_mode):
     """Where one delivery of the inbox is, and where what the import makes of it goes: all inside the delivery."""
-    state = os.path.join(found.path, ".fruitstore")
+    state = os.path.join(found.path, inbox.STATE)
     return DeliveryPaths(
         images_dir=os.path.join(found.path, "images"), descriptions_dir=os.path.join(found.path, "descriptions"),
         manifest=os.path.join(state, "images.json"),
         progress_log=None if check_mode else os.path.join(state, "progress.log"),
-        journal=os.path.join(state, "uploads.jsonl"), delivery_id="%s/%s" % (settings.supplier, found.name),
+        journal=os.path.join(state, "uploads.jsonl"), delivery_id=delivery_id,
         page_path=os.path.join(found.path, "delivery.html"),
         page_title="Supplier %s, delivery %s" % (settings.supplier, found.name),
         report_path=os.path.join(found.path, "processed.pdf"), report_date=settings.report_date,
@@ -98,10 +98,11 @@ def _paths(settings, found, check_mode):
 
 def _import(run, settings, found, pool):
     """Import one complete delivery and archive it when it is whole; returns (its entry, whether anything changed)."""
-    paths = _paths(settings, found, run.check_mode)
     entry = dict(name=found.name, path=found.path)
     started = time.time()
     try:
+        delivery_id = inbox.identity(found, settings.supplier, settings.archive, run.check_mode)
+        paths = _paths(settings, found, delivery_id, run.check_mode)
         result = delivery.import_delivery(run, paths, settings.deliveries, pool)
     except Failed as e:
         return dict(entry, state="failed", reason=str(e), problems=[{"source": found.path, "error": str(e)}]), False

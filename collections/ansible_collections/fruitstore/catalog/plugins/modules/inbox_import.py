@@ -19,7 +19,10 @@ description:
     same process - its images converted, what the store lacks uploaded, its page (C(delivery.html)) and the supplier's
     report (C(processed.pdf)) written in the delivery, the report mailed once to O(mail.to) as
     M(fruitstore.catalog.delivery_import) mails it. A delivery is identified in the store by the supplier and its name
-    (see O(fruitstore.catalog.delivery_import#module:delivery_id)).
+    (see O(fruitstore.catalog.delivery_import#module:delivery_id)), C(<supplier>/<name>). A folder name used again
+    once a delivery of that name was archived (a supplier who always uploads into C(current/)) is a delivery of its
+    own, C(<supplier>/<name>#2) and so on. The identity is decided when the delivery is first imported and kept in its
+    state (C(.fruitstore/delivery-id)).
   - A delivery imported whole (every item in the store, the mail sent or not owed) then moves to O(archive) with its
     page, its report and its state (C(.fruitstore/), what was converted, uploaded and mailed), so that the inbox shows
     only what is pending. A delivery with an item left out stays in the inbox and is tried again by the next run.

@@ -179,3 +179,30 @@ def test_a_file_that_arrives_during_the_import_keeps_the_delivery_in_the_inbox(r
     second = run_module(inbox_import, args)
     assert [(d["state"], d["created"]) for d in second["deliveries"]] == [("imported", ["Quince"])]
     assert not delivery.exists() and sorted(p["name"] for p in store.products) == ["Apple", "Kiwi", "Mango", "Quince"]
+
+
+def test_a_folder_name_used_again_is_a_new_delivery(run_module, store, tmp_path):
+    args = dict(store_url="http://store.test/", inbox=str(tmp_path / "acme"), supplier="acme", size=[60, 40],
+                settle_seconds=0)
+    deliver(tmp_path / "acme", "current", ["Apple"])
+    first = run_module(inbox_import, args)
+    deliver(tmp_path / "acme", "current", ["Pear"])  # numbered 001 again, in the same folder name
+    second = run_module(inbox_import, args)
+    assert [(d["state"], d["created"]) for d in first["deliveries"] + second["deliveries"]] == [
+        ("imported", ["Apple"]), ("imported", ["Pear"])]
+    assert sorted(p["name"] for p in store.products) == ["Apple", "Pear"] and len(set(store.images)) == 2
+    archived = tmp_path / "acme-archive"
+    assert sorted(os.listdir(archived)) == ["current", "current-2"]
+    assert [(archived / name / ".fruitstore" / "delivery-id").read_text() for name in ("current", "current-2")] == [
+        "acme/current", "acme/current#2"]
+    assert not run_module(inbox_import, args)["changed"]
+
+
+def test_a_delivery_an_earlier_release_began_keeps_its_name_in_the_store(run_module, store, tmp_path):
+    deliver(tmp_path / "acme", "current", ["Apple"])
+    (tmp_path / "acme-archive" / "current").mkdir(parents=True)  # a delivery of that name archived before 1.3.0
+    (tmp_path / "acme" / "current" / ".fruitstore").mkdir()  # and this one begun by that release
+    result = run_module(inbox_import, dict(store_url="http://store.test/", inbox=str(tmp_path / "acme"),
+                                           supplier="acme", size=[60, 40], settle_seconds=0))
+    assert result["deliveries"][0]["state"] == "imported"
+    assert (tmp_path / "acme-archive" / "current-2" / ".fruitstore" / "delivery-id").read_text() == "acme/current"

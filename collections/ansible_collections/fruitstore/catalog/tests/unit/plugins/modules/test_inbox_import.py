@@ -124,7 +124,7 @@ def test_suppliers_are_imported_at_the_same_time(run_module, store, inboxes, mon
 
         def upload_image(self, path, image_name, sha256):
             with self.turn:
-                self.uploading.add(os.path.relpath(path, str(inboxes)).split(os.sep)[0])
+                self.uploading.add(os.path.relpath(path, str(inboxes)).split(os.sep, maxsplit=1)[0])
                 self.turn.notify_all()
                 self.met.append(self.turn.wait_for(lambda: len(self.uploading) == 2, timeout=10))
             super().upload_image(path, image_name, sha256)

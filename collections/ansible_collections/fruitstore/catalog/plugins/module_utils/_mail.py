@@ -33,9 +33,9 @@ def mail_options():
     )
 
 
-def mail_argument_spec(required=False):
+def mail_argument_spec():
     """The option O(mail) (doc fragment fruitstore.catalog._mail)."""
-    return ArgumentSpec(dict(mail=dict(type="dict", required=required, options=mail_options(),
+    return ArgumentSpec(dict(mail=dict(type="dict", options=mail_options(),
                                        required_together=[("username", "password")])))
 
 

@@ -33,10 +33,6 @@ def _no_warning(_text):
     pass
 
 
-def _replace(temporary, path):
-    os.replace(temporary, path)
-
-
 def _no_attributes(_path, changed):
     return changed
 
@@ -49,7 +45,7 @@ class Run:
     check_mode: bool = False
     diff: bool = False
     warn: typing.Callable[[str], None] = _no_warning
-    move: typing.Callable[[str, str], None] = _replace
+    move: typing.Callable[[str, str], None] = os.replace
     file_attributes: typing.Callable[[str, bool], bool] = _no_attributes
 
     @classmethod

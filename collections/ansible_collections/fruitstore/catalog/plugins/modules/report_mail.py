@@ -18,6 +18,8 @@ description:
     of the recipients, subject, body and attachments. A run that finds its key there sends nothing and reports C(ok).
     Two runs with the same O(sent_log) take turns (a lock beside it), so the same message is never sent twice even when
     they start at the same moment.
+  - The recipients and the relay are O(mail). Until 2.0.0 they may also be given as options of their own, as before
+    1.3.0 (O(to), O(host) and the others, deprecated); those cannot be mixed with O(mail).
 extends_documentation_fragment:
   - fruitstore.catalog._mail
   - fruitstore.catalog._attributes
@@ -73,67 +75,37 @@ options:
     type: bool
     default: false
   to:
-    description:
-      - Deprecated, use O(mail.to). The recipients.
-      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
-        cannot be mixed with O(mail).
+    description: Deprecated, use O(mail.to). The recipients.
     type: list
     elements: str
     aliases: [recipients]
   sender:
-    description:
-      - Deprecated, use O(mail.sender).
-      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
-        cannot be mixed with O(mail).
+    description: Deprecated, use O(mail.sender).
     type: str
   host:
-    description:
-      - Deprecated, use O(mail.host).
-      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
-        cannot be mixed with O(mail).
+    description: Deprecated, use O(mail.host).
     type: str
   port:
-    description:
-      - Deprecated, use O(mail.port).
-      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
-        cannot be mixed with O(mail).
+    description: Deprecated, use O(mail.port).
     type: int
   security:
-    description:
-      - Deprecated, use O(mail.security).
-      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
-        cannot be mixed with O(mail).
+    description: Deprecated, use O(mail.security).
     type: str
     choices: [plain, starttls, tls]
   username:
-    description:
-      - Deprecated, use O(mail.username).
-      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
-        cannot be mixed with O(mail).
+    description: Deprecated, use O(mail.username).
     type: str
   password:
-    description:
-      - Deprecated, use O(mail.password). Never logged.
-      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
-        cannot be mixed with O(mail).
+    description: Deprecated, use O(mail.password). Never logged.
     type: str
   validate_certs:
-    description:
-      - Deprecated, use O(mail.validate_certs).
-      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
-        cannot be mixed with O(mail).
+    description: Deprecated, use O(mail.validate_certs).
     type: bool
   ca_path:
-    description:
-      - Deprecated, use O(mail.ca_path).
-      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
-        cannot be mixed with O(mail).
+    description: Deprecated, use O(mail.ca_path).
     type: path
   timeout:
-    description:
-      - Deprecated, use O(mail.timeout).
-      - Until 2.0.0 the mail's settings may also be given as options of their own, as before 1.3.0; they
-        cannot be mixed with O(mail).
+    description: Deprecated, use O(mail.timeout).
     type: float
 requirements: []
 author:
